@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/** The wire protocol version. REST lives under /v1 and the socket at /v1/ws; a breaking change bumps both. */
+export const PROTOCOL_VERSION = 1 as const;
+
+export const Id = z.uuid();
+export const IsoDateTime = z.iso.datetime({ offset: true });
+export const Sequence = z.number().int().nonnegative();
+
+export const RoleSchema = z.enum(['admin', 'manager', 'agent']);
+export type Role = z.infer<typeof RoleSchema>;
+
+export const ParticipantRoleSchema = z.enum(['consumer', 'assigned_agent', 'agent', 'manager', 'bot']);
+export type ParticipantRole = z.infer<typeof ParticipantRoleSchema>;
+
+export const ChannelSchema = z.enum(['web', 'in_app', 'sms', 'messenger', 'whatsapp', 'api']);
+export type Channel = z.infer<typeof ChannelSchema>;
+
+export const PageQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export function paged<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}

@@ -1,0 +1,118 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The only reader of process.env. Every setting has a default that suits the embedded mode, so `npm start` works
+ * with nothing configured; cluster mode is selected by DATABASE_URL.
+ */
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('127.0.0.1'),
+  PUBLIC_URL: z.url().optional(),
+  DATA_DIR: z.string().default('./data'),
+  DATABASE_URL: z.string().optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PRETTY: z.stringbool().default(false),
+  JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(30)
+    .default(15 * 60),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(30 * 24 * 3600),
+  CONSUMER_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(30)
+    .default(60 * 60),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024),
+  MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(10 * 1024 * 1024),
+  ALLOWED_UPLOAD_TYPES: z
+    .string()
+    .default(
+      'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/csv,application/vnd.openxmlformats-officedocument.wordprocessingml.document,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    ),
+  FILES_DIR: z.string().optional(),
+  WS_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  WS_AUTH_DEADLINE_MS: z.coerce.number().int().min(100).default(5_000),
+  WS_RATE_LIMIT_PER_SECOND: z.coerce.number().min(1).default(20),
+  WS_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(60),
+  WS_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024),
+  WS_MAX_FRAME_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  BOOTSTRAP_ACCOUNT_NAME: z.string().default('My brand'),
+  BOOTSTRAP_ADMIN_EMAIL: z.email().default('admin@parley.local'),
+  BOOTSTRAP_ADMIN_PASSWORD: z.string().min(10).optional(),
+});
+
+export interface Config {
+  http: { port: number; host: string; publicUrl: string | undefined; maxBodyBytes: number };
+  storage: { mode: 'embedded'; dataDir: string; filesDir: string } | { mode: 'postgres'; databaseUrl: string; poolSize: number; filesDir: string };
+  log: { level: z.infer<typeof EnvSchema>['LOG_LEVEL']; pretty: boolean };
+  auth: { jwtSecret: string | undefined; accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number; consumerTokenTtlSeconds: number };
+  uploads: { maxBytes: number; allowedTypes: readonly string[] };
+  realtime: { heartbeatIntervalMs: number; authDeadlineMs: number; ratePerSecond: number; rateBurst: number; maxBufferedBytes: number; maxFrameBytes: number };
+  shutdownGraceMs: number;
+  bootstrap: { accountName: string; adminEmail: string; adminPassword: string | undefined };
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  const filesDir = path.resolve(e.FILES_DIR ?? path.join(dataDir, 'files'));
+  return {
+    http: { port: e.PORT, host: e.HOST, publicUrl: e.PUBLIC_URL, maxBodyBytes: e.MAX_BODY_BYTES },
+    storage: e.DATABASE_URL ? { mode: 'postgres', databaseUrl: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, filesDir } : { mode: 'embedded', dataDir, filesDir },
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
+    auth: {
+      jwtSecret: e.JWT_SECRET,
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+      consumerTokenTtlSeconds: e.CONSUMER_TOKEN_TTL_SECONDS,
+    },
+    uploads: {
+      maxBytes: e.MAX_UPLOAD_BYTES,
+      allowedTypes: e.ALLOWED_UPLOAD_TYPES.split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    },
+    realtime: {
+      heartbeatIntervalMs: e.WS_HEARTBEAT_INTERVAL_MS,
+      authDeadlineMs: e.WS_AUTH_DEADLINE_MS,
+      ratePerSecond: e.WS_RATE_LIMIT_PER_SECOND,
+      rateBurst: e.WS_RATE_LIMIT_BURST,
+      maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+      maxFrameBytes: e.WS_MAX_FRAME_BYTES,
+    },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    bootstrap: { accountName: e.BOOTSTRAP_ACCOUNT_NAME, adminEmail: e.BOOTSTRAP_ADMIN_EMAIL, adminPassword: e.BOOTSTRAP_ADMIN_PASSWORD },
+  };
+}

@@ -1,0 +1,25 @@
+import type { ChatState, ConversationEvent, ConversationSummary } from '@parley/protocol';
+
+/**
+ * What travels on the bus. Domain services publish after their transaction commits; the realtime gateway (and later
+ * webhooks, analytics, channel delivery) subscribe. The bus is a fast path only: the per-conversation sequence in the
+ * database is the truth, and a subscriber that sees a gap reads it from there.
+ */
+export type BusMessage =
+  | { kind: 'conversation_event'; accountId: string; conversationId: string; event: ConversationEvent }
+  | { kind: 'chat_state'; accountId: string; conversationId: string; participantId: string; role: string; chatState: ChatState }
+  | { kind: 'conversation_updated'; accountId: string; conversation: ConversationSummary };
+
+export const topics = {
+  conversation: (conversationId: string) => `conversation:${conversationId}`,
+  account: (accountId: string) => `account:${accountId}`,
+};
+
+export type BusHandler = (message: BusMessage) => void;
+export type Unsubscribe = () => void;
+
+export interface EventBus {
+  publish(topic: string, message: BusMessage): Promise<void>;
+  subscribe(topic: string, handler: BusHandler): Unsubscribe;
+  close(): Promise<void>;
+}

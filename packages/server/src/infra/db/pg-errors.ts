@@ -1,0 +1,19 @@
+/** PostgreSQL error codes the services react to (https://www.postgresql.org/docs/15/errcodes-appendix.html). */
+function pgCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof (error as { code: unknown }).code === 'string') {
+    return (error as { code: string }).code;
+  }
+  return undefined;
+}
+
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  if (pgCode(error) !== '23505') return false;
+  return constraint === undefined || (error as { constraint?: string }).constraint === constraint;
+}
+
+/** Errors meaning the database could not be reached or went away: the client may retry. */
+export function isConnectionError(error: unknown): boolean {
+  const code = pgCode(error);
+  if (code === undefined) return false;
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'].includes(code);
+}

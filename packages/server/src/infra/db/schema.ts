@@ -1,0 +1,6 @@
+import type { AccountsTables } from '../../modules/accounts/tables.ts';
+import type { ConsumersTables } from '../../modules/consumers/tables.ts';
+import type { ConversationsTables } from '../../modules/conversations/tables.ts';
+
+/** The whole schema, as the union of the tables each module owns. */
+export interface Database extends AccountsTables, ConsumersTables, ConversationsTables {}

@@ -1,0 +1,27 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of one server instance, served at /metrics. One registry per instance, so tests stay isolated. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'parley_' });
+  return {
+    registry,
+    httpRequestDuration: new Histogram({
+      name: 'parley_http_request_duration_seconds',
+      help: 'HTTP request duration by route and status code',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    eventsStored: new Counter({ name: 'parley_conversation_events_stored_total', help: 'Conversation events committed, by type', labelNames: ['type'] as const, registers: [registry] }),
+    duplicateSends: new Counter({ name: 'parley_duplicate_sends_total', help: 'Sends answered from an earlier copy (same clientMessageId)', registers: [registry] }),
+    wsConnections: new Gauge({ name: 'parley_ws_connections', help: 'Open WebSocket connections', labelNames: ['kind'] as const, registers: [registry] }),
+    wsFramesIn: new Counter({ name: 'parley_ws_frames_in_total', help: 'WebSocket frames received, by type', labelNames: ['type'] as const, registers: [registry] }),
+    wsFramesOut: new Counter({ name: 'parley_ws_frames_out_total', help: 'WebSocket frames sent, by type', labelNames: ['type'] as const, registers: [registry] }),
+    wsRateLimited: new Counter({ name: 'parley_ws_rate_limited_total', help: 'Frames rejected by the per-connection rate limit', registers: [registry] }),
+    wsSlowConsumerCloses: new Counter({ name: 'parley_ws_slow_consumer_closes_total', help: 'Connections closed because the client did not read fast enough', registers: [registry] }),
+    wsGapRefills: new Counter({ name: 'parley_ws_gap_refills_total', help: 'Live deliveries that found a sequence gap and read it from the database', registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

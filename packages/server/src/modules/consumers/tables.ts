@@ -1,0 +1,27 @@
+import type { ColumnType, Generated } from 'kysely';
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export interface ConsumersTable {
+  id: Generated<string>;
+  account_id: string;
+  /** Set for authenticated consumers: the brand's `iss` and `sub`. Null for device (unauthenticated) identities. */
+  external_issuer: string | null;
+  external_subject: string | null;
+  created_at: CreatedAt;
+  last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ConsumerDevicesTable {
+  id: Generated<string>;
+  consumer_id: string;
+  account_id: string;
+  token_hash: string;
+  created_at: CreatedAt;
+  last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ConsumersTables {
+  consumers: ConsumersTable;
+  consumer_devices: ConsumerDevicesTable;
+}

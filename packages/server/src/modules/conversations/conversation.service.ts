@@ -1,0 +1,485 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { z } from 'zod';
+import type {
+  ChatState,
+  ConversationEvent,
+  ConversationSummary,
+  EventPageSchema,
+  ListConversationsQuerySchema,
+  ListEventsQuerySchema,
+  ParticipantRole,
+  ReceiptRequestSchema,
+  SendAck,
+  SendEventRequest,
+  StartConversationRequestSchema,
+} from '@parley/protocol';
+import type { Selectable, Transaction } from 'kysely';
+import { AppError } from '../../core/app-error.ts';
+import type { Clock } from '../../core/clock.ts';
+import { isSupervisor, type Principal, principalId, requireUser } from '../../core/principal.ts';
+import { topics, type EventBus } from '../../infra/bus/event-bus.ts';
+import type { Db } from '../../infra/db/database.ts';
+import { isUniqueViolation } from '../../infra/db/pg-errors.ts';
+import type { Database } from '../../infra/db/schema.ts';
+import type { Logger } from '../../infra/telemetry/logger.ts';
+import { assertCanView, canView, principalName, seesInternalEvents, writerRole } from './access.ts';
+import { payloadOf, toSummary, toWireEvent } from './event-mapping.ts';
+import type { ConversationsTable, EventPayload } from './tables.ts';
+
+type Trx = Transaction<Database>;
+type ConversationRow = Selectable<ConversationsTable>;
+
+interface NewEvent {
+  type: ConversationEvent['type'];
+  originatorId: string;
+  originatorRole: ParticipantRole | 'system';
+  originatorName: string | null;
+  audience: 'all' | 'agents_and_managers';
+  clientMessageId: string | null;
+  payload: EventPayload;
+}
+
+export interface ConversationHooks {
+  /** Called after commit for each stored event (metrics). */
+  onEventStored?(event: ConversationEvent): void;
+  onDuplicateSend?(): void;
+}
+
+/**
+ * Conversations and their sequenced events. Every write runs in one transaction that locks the conversation row, so
+ * sequence numbers are assigned one at a time per conversation, and a message is committed before it is acknowledged
+ * and before it is published on the bus.
+ */
+export class ConversationService {
+  constructor(
+    private readonly db: Db,
+    private readonly bus: EventBus,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly hooks: ConversationHooks = {},
+  ) {}
+
+  // ---------- reading ----------
+
+  async get(principal: Principal, conversationId: string): Promise<ConversationSummary> {
+    const row = assertCanView(principal, await this.findRow(this.db, conversationId));
+    return this.summarize(this.db, row);
+  }
+
+  async list(principal: Principal, query: z.infer<typeof ListConversationsQuerySchema>): Promise<{ items: ConversationSummary[]; nextCursor: string | null }> {
+    let q = this.db.selectFrom('conversations').selectAll().where('account_id', '=', principal.accountId);
+    if (principal.kind === 'consumer') {
+      q = q.where('consumer_id', '=', principal.consumerId);
+    } else if (principal.kind === 'user' && !(query.scope === 'all' && isSupervisor(principal))) {
+      if (query.scope === 'all') throw new AppError('FORBIDDEN', 'Only managers and admins may list all conversations');
+      q = query.scope === 'unassigned' ? q.where('assigned_agent_id', 'is', null).where('state', '=', 'open') : q.where('assigned_agent_id', '=', principal.userId);
+    }
+    if (query.state !== 'all') q = q.where('state', '=', query.state);
+    if (query.cursor) {
+      const cursor = decodeCursor(query.cursor);
+      q = q.where((eb) => eb.or([eb('created_at', '<', cursor.createdAt), eb.and([eb('created_at', '=', cursor.createdAt), eb('id', '<', cursor.id)])]));
+    }
+    const rows = await q
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(query.limit + 1)
+      .execute();
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    const items = await this.summarizeMany(this.db, page);
+    return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(last.created_at, last.id) : null };
+  }
+
+  async listEvents(principal: Principal, conversationId: string, query: z.infer<typeof ListEventsQuerySchema>): Promise<z.infer<typeof EventPageSchema>> {
+    const conversation = assertCanView(principal, await this.findRow(this.db, conversationId));
+    let q = this.db.selectFrom('conversation_events').selectAll().where('conversation_id', '=', conversation.id);
+    if (!seesInternalEvents(principal)) q = q.where('audience', '=', 'all');
+    const ascending = query.fromSeq !== undefined;
+    if (query.fromSeq !== undefined) q = q.where('seq', '>=', query.fromSeq);
+    if (query.beforeSeq !== undefined) q = q.where('seq', '<', query.beforeSeq);
+    const rows = await q
+      .orderBy('seq', ascending ? 'asc' : 'desc')
+      .limit(query.limit + 1)
+      .execute();
+    return {
+      items: rows.slice(0, query.limit).map(toWireEvent),
+      order: ascending ? 'asc' : 'desc',
+      lastSequence: conversation.last_seq,
+      hasMore: rows.length > query.limit,
+    };
+  }
+
+  /**
+   * For the realtime feed: every event (whatever its audience) from a sequence on, oldest first. The caller filters
+   * by audience, so it can tell a hidden event from a gap.
+   */
+  async readEventsFrom(conversationId: string, fromSeq: number, limit: number, toSeq?: number): Promise<ConversationEvent[]> {
+    let q = this.db.selectFrom('conversation_events').selectAll().where('conversation_id', '=', conversationId).where('seq', '>=', fromSeq);
+    if (toSeq !== undefined) q = q.where('seq', '<=', toSeq);
+    const rows = await q.orderBy('seq', 'asc').limit(limit).execute();
+    return rows.map(toWireEvent);
+  }
+
+  /** Authorises a realtime subscription and returns what the feed needs. */
+  async openFeed(principal: Principal, conversationId: string): Promise<{ accountId: string; lastSequence: number; seesInternal: boolean }> {
+    const row = assertCanView(principal, await this.findRow(this.db, conversationId));
+    return { accountId: row.account_id, lastSequence: row.last_seq, seesInternal: seesInternalEvents(principal) };
+  }
+
+  canSee(principal: Principal, conversation: ConversationSummary): boolean {
+    return canView(principal, {
+      account_id: conversation.accountId,
+      consumer_id: conversation.consumerId,
+      assigned_agent_id: conversation.assignedAgentId,
+      state: conversation.state,
+    } as ConversationRow);
+  }
+
+  // ---------- writing ----------
+
+  /** A consumer continues their open conversation, or starts one. */
+  async start(principal: Principal, input: z.infer<typeof StartConversationRequestSchema>): Promise<{ conversation: ConversationSummary; created: boolean }> {
+    if (principal.kind !== 'consumer') throw new AppError('FORBIDDEN', 'Only consumers start conversations');
+    const existing = await this.findOpen(principal.accountId, principal.consumerId);
+    if (existing) return { conversation: await this.summarize(this.db, existing), created: false };
+    if (input.lineOfBusinessId) {
+      const lob = await this.db.selectFrom('lines_of_business').select('id').where('account_id', '=', principal.accountId).where('id', '=', input.lineOfBusinessId).executeTakeFirst();
+      if (!lob) throw new AppError('VALIDATION_FAILED', 'Unknown line of business', { issues: [{ path: 'lineOfBusinessId', message: 'Unknown line of business', code: 'not_found' }] });
+    }
+    try {
+      const { summary, events } = await this.db.transaction().execute(async (trx) => {
+        const row = await trx
+          .insertInto('conversations')
+          .values({
+            account_id: principal.accountId,
+            consumer_id: principal.consumerId,
+            state: 'open',
+            channel: input.channel,
+            line_of_business_id: input.lineOfBusinessId ?? null,
+            assigned_agent_id: null,
+            updated_at: this.clock.now(),
+            closed_at: null,
+            close_reason: null,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        const events = await this.join(trx, row, principal.consumerId, 'consumer', null);
+        return { summary: await this.summarize(trx, await this.lockRow(trx, row.id)), events };
+      });
+      await this.publish(summary, events);
+      return { conversation: summary, created: true };
+    } catch (error) {
+      // Two devices of one consumer started at once: the other one won, continue its conversation.
+      if (!isUniqueViolation(error, 'conversations_one_open_per_consumer')) throw error;
+      const winner = await this.findOpen(principal.accountId, principal.consumerId);
+      if (!winner) throw error;
+      return { conversation: await this.summarize(this.db, winner), created: false };
+    }
+  }
+
+  /** Stores a content or rich-content event, once per clientMessageId. */
+  async send(principal: Principal, conversationId: string, request: SendEventRequest): Promise<SendAck> {
+    if (request.audience === 'agents_and_managers' && principal.kind !== 'user') throw new AppError('FORBIDDEN', 'Only agents and managers write internal notes');
+    const senderId = principalId(principal);
+    const result = await this.db.transaction().execute(async (trx) => {
+      const conversation = assertCanView(principal, await this.lockRow(trx, conversationId, principal.accountId));
+      const payload = await this.buildPayload(trx, conversation, request);
+      const previous = await trx
+        .selectFrom('conversation_events')
+        .selectAll()
+        .where('conversation_id', '=', conversation.id)
+        .where('originator_id', '=', senderId)
+        .where('client_message_id', '=', request.clientMessageId)
+        .executeTakeFirst();
+      if (previous) {
+        if (previous.type !== request.event.type || previous.audience !== request.audience || !isDeepStrictEqual(normalise(previous.payload), normalise(payload))) {
+          throw new AppError('IDEMPOTENCY_KEY_REUSED', `clientMessageId "${request.clientMessageId}" was already used for a different message`, { sequence: previous.seq });
+        }
+        return { ack: { eventId: previous.id, conversationId: conversation.id, sequence: previous.seq, duplicate: true, createdAt: previous.created_at.toISOString() }, events: [], summary: null };
+      }
+      if (conversation.state !== 'open') throw new AppError('CONVERSATION_CLOSED', 'The conversation is closed; start a new one');
+      const role = writerRole(principal, conversation);
+      const events = await this.ensureParticipant(trx, conversation, senderId, role, principalName(principal));
+      const [stored] = await this.append(trx, conversation, [
+        {
+          type: request.event.type,
+          originatorId: senderId,
+          originatorRole: role,
+          originatorName: principalName(principal),
+          audience: request.audience,
+          clientMessageId: request.clientMessageId,
+          payload,
+        },
+      ]);
+      if (!stored) throw new Error('append returned no event');
+      events.push(stored);
+      const summary = events.length > 1 ? await this.summarize(trx, await this.lockRow(trx, conversation.id)) : null;
+      return { ack: { eventId: stored.id, conversationId: conversation.id, sequence: stored.sequence, duplicate: false, createdAt: stored.createdAt }, events, summary };
+    });
+    if (result.ack.duplicate) this.hooks.onDuplicateSend?.();
+    await this.publish(result.summary, result.events);
+    return result.ack;
+  }
+
+  /** Accept (delivered) or read receipts over a list of sequences; a sequenced event itself. */
+  async receipt(principal: Principal, conversationId: string, input: z.infer<typeof ReceiptRequestSchema>): Promise<SendAck> {
+    const senderId = principalId(principal);
+    const { event } = await this.db.transaction().execute(async (trx) => {
+      const conversation = assertCanView(principal, await this.lockRow(trx, conversationId, principal.accountId));
+      const beyond = input.sequences.filter((s) => s > conversation.last_seq);
+      if (beyond.length > 0) {
+        throw new AppError('VALIDATION_FAILED', `Sequences beyond the conversation's last (${conversation.last_seq}): ${beyond.join(', ')}`, {
+          issues: [{ path: 'sequences', message: 'Unknown sequence', code: 'too_big' }],
+        });
+      }
+      const role: ParticipantRole =
+        principal.kind === 'consumer'
+          ? 'consumer'
+          : principal.kind === 'api_key'
+            ? 'bot'
+            : conversation.assigned_agent_id === senderId
+              ? 'assigned_agent'
+              : isSupervisor(principal)
+                ? 'manager'
+                : 'agent';
+      const [stored] = await this.append(trx, conversation, [
+        {
+          type: 'accept_status',
+          originatorId: senderId,
+          originatorRole: role,
+          originatorName: principalName(principal),
+          audience: 'all',
+          clientMessageId: null,
+          payload: { status: input.status, sequences: [...new Set(input.sequences)].sort((a, b) => a - b) },
+        },
+      ]);
+      if (!stored) throw new Error('append returned no event');
+      return { event: stored };
+    });
+    await this.publish(null, [event]);
+    return { eventId: event.id, conversationId, sequence: event.sequence, duplicate: false, createdAt: event.createdAt };
+  }
+
+  /** Typing and presence in the conversation: relayed to the others, never stored. */
+  async chatState(principal: Principal, conversationId: string, chatState: ChatState): Promise<void> {
+    const conversation = assertCanView(principal, await this.findRow(this.db, conversationId));
+    const role = principal.kind === 'consumer' ? 'consumer' : principal.kind === 'api_key' ? 'bot' : 'agent';
+    await this.bus.publish(topics.conversation(conversation.id), {
+      kind: 'chat_state',
+      accountId: conversation.account_id,
+      conversationId: conversation.id,
+      participantId: principalId(principal),
+      role,
+      chatState,
+    });
+  }
+
+  /** An agent takes an unassigned open conversation. Atomic: of two agents taking at once, exactly one wins. */
+  async take(principal: Principal, conversationId: string): Promise<ConversationSummary> {
+    const user = requireUser(principal);
+    const { summary, events } = await this.db.transaction().execute(async (trx) => {
+      const taken = await trx
+        .updateTable('conversations')
+        .set({ assigned_agent_id: user.userId, updated_at: this.clock.now() })
+        .where('id', '=', conversationId)
+        .where('account_id', '=', user.accountId)
+        .where('state', '=', 'open')
+        .where('assigned_agent_id', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      if (!taken) {
+        const current = await this.findRow(trx, conversationId);
+        if (!current || current.account_id !== user.accountId) throw new AppError('NOT_FOUND', 'Conversation not found');
+        if (current.state !== 'open') throw new AppError('CONVERSATION_CLOSED', 'The conversation is closed');
+        if (current.assigned_agent_id === user.userId) return { summary: await this.summarize(trx, current), events: [] };
+        throw new AppError('ALREADY_ASSIGNED', 'Another agent already holds this conversation');
+      }
+      const events = await this.join(trx, taken, user.userId, 'assigned_agent', user.name);
+      return { summary: await this.summarize(trx, await this.lockRow(trx, taken.id)), events };
+    });
+    await this.publish(summary, events);
+    return summary;
+  }
+
+  async close(principal: Principal, conversationId: string): Promise<ConversationSummary> {
+    const { summary, events } = await this.db.transaction().execute(async (trx) => {
+      const conversation = assertCanView(principal, await this.lockRow(trx, conversationId, principal.accountId));
+      if (conversation.state === 'closed') return { summary: await this.summarize(trx, conversation), events: [] };
+      const role = writerRole(principal, conversation);
+      const reason = principal.kind === 'consumer' ? 'consumer' : principal.kind === 'api_key' ? 'system' : 'agent';
+      const now = this.clock.now();
+      const events = await this.append(trx, conversation, [
+        {
+          type: 'conversation_state',
+          originatorId: principalId(principal),
+          originatorRole: role,
+          originatorName: principalName(principal),
+          audience: 'all',
+          clientMessageId: null,
+          payload: { state: 'closed', reason },
+        },
+      ]);
+      await trx.updateTable('conversations').set({ state: 'closed', closed_at: now, close_reason: reason, updated_at: now }).where('id', '=', conversation.id).execute();
+      return { summary: await this.summarize(trx, await this.lockRow(trx, conversation.id)), events };
+    });
+    await this.publish(summary, events);
+    return summary;
+  }
+
+  // ---------- internals ----------
+
+  private async buildPayload(trx: Trx, conversation: ConversationRow, request: SendEventRequest): Promise<EventPayload> {
+    const event = request.event;
+    if (event.type === 'rich_content') return payloadOf(event);
+    const content = event.content;
+    if (content.contentType === 'text/plain') return { content };
+    const file = await trx.selectFrom('files').selectAll().where('id', '=', content.fileId).where('conversation_id', '=', conversation.id).executeTakeFirst();
+    if (!file) throw new AppError('UNKNOWN_FILE', 'Upload the file to this conversation before sending it', { fileId: content.fileId });
+    const stored: EventPayload = {
+      content: {
+        contentType: 'hosted/file',
+        file: { fileId: file.id, name: file.name, contentType: file.content_type, size: file.size, ...(content.caption ? { caption: content.caption } : {}) },
+        ...(content.quickReplies ? { quickReplies: content.quickReplies } : {}),
+      },
+    };
+    return stored;
+  }
+
+  private async ensureParticipant(trx: Trx, conversation: ConversationRow, id: string, role: ParticipantRole, name: string | null): Promise<ConversationEvent[]> {
+    const present = await trx
+      .selectFrom('conversation_participants')
+      .select('id')
+      .where('conversation_id', '=', conversation.id)
+      .where('participant_id', '=', id)
+      .where('left_at', 'is', null)
+      .executeTakeFirst();
+    return present ? [] : this.join(trx, conversation, id, role, name);
+  }
+
+  private async join(trx: Trx, conversation: ConversationRow, id: string, role: ParticipantRole, name: string | null): Promise<ConversationEvent[]> {
+    await trx.insertInto('conversation_participants').values({ conversation_id: conversation.id, participant_id: id, role, name, left_at: null }).execute();
+    return this.append(trx, conversation, [
+      { type: 'participant', originatorId: id, originatorRole: role, originatorName: name, audience: 'all', clientMessageId: null, payload: { change: 'joined', participant: { id, role, name } } },
+    ]);
+  }
+
+  /** Assigns the next sequences and stores the events. The caller holds the conversation row lock. */
+  private async append(trx: Trx, conversation: ConversationRow, events: NewEvent[]): Promise<ConversationEvent[]> {
+    const bumped = await trx
+      .updateTable('conversations')
+      .set((eb) => ({ last_seq: eb('last_seq', '+', events.length), updated_at: this.clock.now() }))
+      .where('id', '=', conversation.id)
+      .returning('last_seq')
+      .executeTakeFirstOrThrow();
+    const first = bumped.last_seq - events.length + 1;
+    const rows = await trx
+      .insertInto('conversation_events')
+      .values(
+        events.map((e, i) => ({
+          conversation_id: conversation.id,
+          account_id: conversation.account_id,
+          seq: first + i,
+          type: e.type,
+          originator_id: e.originatorId,
+          originator_role: e.originatorRole,
+          originator_name: e.originatorName,
+          audience: e.audience,
+          client_message_id: e.clientMessageId,
+          payload: JSON.stringify(e.payload),
+          created_at: this.clock.now(),
+        })),
+      )
+      .returningAll()
+      .execute();
+    return rows.map(toWireEvent);
+  }
+
+  private async publish(summary: ConversationSummary | null, events: ConversationEvent[]): Promise<void> {
+    for (const event of events) {
+      this.hooks.onEventStored?.(event);
+    }
+    try {
+      for (const event of events) {
+        const accountId = summary?.accountId ?? (await this.accountOf(event.conversationId));
+        await this.bus.publish(topics.conversation(event.conversationId), { kind: 'conversation_event', accountId, conversationId: event.conversationId, event });
+      }
+      if (summary) await this.bus.publish(topics.account(summary.accountId), { kind: 'conversation_updated', accountId: summary.accountId, conversation: summary });
+    } catch (error) {
+      // The events are committed; subscribers recover them from the database by sequence.
+      this.logger.error({ err: error }, 'publishing committed events failed');
+    }
+  }
+
+  private accountCache = new Map<string, string>();
+  private async accountOf(conversationId: string): Promise<string> {
+    const cached = this.accountCache.get(conversationId);
+    if (cached) return cached;
+    const row = await this.db.selectFrom('conversations').select('account_id').where('id', '=', conversationId).executeTakeFirstOrThrow();
+    if (this.accountCache.size > 10_000) this.accountCache.clear();
+    this.accountCache.set(conversationId, row.account_id);
+    return row.account_id;
+  }
+
+  /** The consumer's open conversation, if any (at most one, by a partial unique index). */
+  private findOpen(accountId: string, consumerId: string): Promise<ConversationRow | undefined> {
+    return this.db.selectFrom('conversations').selectAll().where('account_id', '=', accountId).where('consumer_id', '=', consumerId).where('state', '=', 'open').executeTakeFirst();
+  }
+
+  private findRow(db: Db | Trx, conversationId: string): Promise<ConversationRow | undefined> {
+    return db.selectFrom('conversations').selectAll().where('id', '=', conversationId).executeTakeFirst();
+  }
+
+  private lockRow(trx: Trx, conversationId: string, accountId?: string): Promise<ConversationRow> {
+    let q = trx.selectFrom('conversations').selectAll().where('id', '=', conversationId);
+    if (accountId) q = q.where('account_id', '=', accountId);
+    return q
+      .forUpdate()
+      .executeTakeFirst()
+      .then((row) => {
+        if (!row) throw new AppError('NOT_FOUND', 'Conversation not found');
+        return row;
+      });
+  }
+
+  private async summarize(db: Db | Trx, row: ConversationRow): Promise<ConversationSummary> {
+    const [summary] = await this.summarizeMany(db, [row]);
+    if (!summary) throw new Error('summary missing');
+    return summary;
+  }
+
+  private async summarizeMany(db: Db | Trx, rows: ConversationRow[]): Promise<ConversationSummary[]> {
+    if (rows.length === 0) return [];
+    const participants = await db
+      .selectFrom('conversation_participants')
+      .selectAll()
+      .where(
+        'conversation_id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .where('left_at', 'is', null)
+      .orderBy('joined_at')
+      .execute();
+    return rows.map((row) =>
+      toSummary(
+        row,
+        participants.filter((p) => p.conversation_id === row.id),
+      ),
+    );
+  }
+}
+
+function normalise(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value));
+}
+
+function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(iso ?? '');
+  if (!id || Number.isNaN(createdAt.getTime())) throw new AppError('VALIDATION_FAILED', 'Malformed cursor', { issues: [{ path: 'cursor', message: 'Malformed cursor', code: 'invalid' }] });
+  return { createdAt, id };
+}

@@ -1,0 +1,2 @@
+export { type ConversationHooks, ConversationService } from './conversation.service.ts';
+export { FileService } from './file.service.ts';

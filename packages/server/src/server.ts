@@ -1,0 +1,93 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/config.ts';
+import { type Clock, systemClock } from './core/clock.ts';
+import { createInProcessBus } from './infra/bus/in-process-bus.ts';
+import type { EventBus } from './infra/bus/event-bus.ts';
+import { type Database, type DatabaseOptions, openDatabase } from './infra/db/database.ts';
+import { createLogger, type Logger } from './infra/telemetry/logger.ts';
+import { createMetrics, type Metrics } from './infra/telemetry/metrics.ts';
+import { type BootstrapResult, createAccountWithAdmin } from './modules/accounts/index.ts';
+import { createServices, type Services } from './services.ts';
+import { createHttpApp } from './transports/http/http-app.ts';
+import { RealtimeGateway } from './transports/realtime/gateway.ts';
+
+export interface ParleyServer {
+  readonly app: FastifyInstance;
+  readonly services: Services;
+  readonly database: Database;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Set when this start created the first account (first start on an empty database). */
+  readonly bootstrap: BootstrapResult | undefined;
+  listen(): Promise<string>;
+  /** Graceful: stop accepting, tell sockets to go away, finish requests, close the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ServerOverrides {
+  clock?: Clock;
+  logger?: Logger;
+  /** Tests pass an in-memory database cloned from a migrated template. */
+  databaseOptions?: DatabaseOptions;
+  bus?: EventBus;
+  /** Skip creating the first account on an empty database. */
+  skipBootstrap?: boolean;
+}
+
+/** The composition root: the only place where configuration, storage, the bus, services and transports meet. */
+export async function createServer(config: Config, overrides: ServerOverrides = {}): Promise<ParleyServer> {
+  const logger = overrides.logger ?? createLogger({ level: config.log.level });
+  const clock = overrides.clock ?? systemClock;
+  const metrics = createMetrics();
+  const databaseOptions: DatabaseOptions =
+    overrides.databaseOptions ??
+    (config.storage.mode === 'postgres' ? { mode: 'postgres', databaseUrl: config.storage.databaseUrl, poolSize: config.storage.poolSize } : { mode: 'embedded', dataDir: config.storage.dataDir });
+  const database = await openDatabase(databaseOptions, logger.child({ module: 'db' }));
+  const bus = overrides.bus ?? createInProcessBus((error, topic) => logger.error({ err: error, topic }, 'bus handler failed'));
+
+  let app: FastifyInstance;
+  let services: Services;
+  let bootstrap: BootstrapResult | undefined;
+  const lifecycle = { draining: false };
+  try {
+    services = await createServices({ db: database.db, bus, config, clock, logger, metrics });
+    if (!overrides.skipBootstrap && (await services.accounts.count()) === 0) {
+      bootstrap = await createAccountWithAdmin(services, { accountName: config.bootstrap.accountName, adminEmail: config.bootstrap.adminEmail, adminPassword: config.bootstrap.adminPassword });
+      logger.info({ accountId: bootstrap.accountId, adminEmail: bootstrap.adminEmail }, 'first start: created the first account and admin');
+    }
+    app = await createHttpApp(
+      { services, database, metrics, lifecycle },
+      { logger, maxBodyBytes: config.http.maxBodyBytes, maxUploadBytes: config.uploads.maxBytes, maxWsFrameBytes: config.realtime.maxFrameBytes },
+    );
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const gateway = new RealtimeGateway(services, bus, config.realtime, metrics, logger.child({ module: 'realtime' }));
+  gateway.register(app);
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    services,
+    database,
+    metrics,
+    logger,
+    bootstrap,
+    async listen() {
+      return app.listen({ port: config.http.port, host: config.http.host });
+    },
+    close() {
+      closing ??= (async () => {
+        lifecycle.draining = true;
+        logger.info({ connections: gateway.size }, 'shutting down: draining connections');
+        await gateway.drain();
+        await app.close();
+        await bus.close();
+        await database.close();
+        logger.info('shutdown complete');
+      })();
+      return closing;
+    },
+  };
+}

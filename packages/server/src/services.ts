@@ -1,0 +1,37 @@
+import type { Config } from './config/config.ts';
+import type { Clock } from './core/clock.ts';
+import type { EventBus } from './infra/bus/event-bus.ts';
+import type { Db } from './infra/db/database.ts';
+import { createDiskFileStore } from './infra/files/file-store.ts';
+import type { Logger } from './infra/telemetry/logger.ts';
+import type { Metrics } from './infra/telemetry/metrics.ts';
+import { AccountService, ApiKeyService, AuthService, TokenSigner, UserService } from './modules/accounts/index.ts';
+import { BrandTokenVerifier, ConsumerService } from './modules/consumers/index.ts';
+import { ConversationService, FileService } from './modules/conversations/index.ts';
+
+/** Every domain service, wired once. Transports receive this and nothing lower. */
+export interface Services {
+  accounts: AccountService;
+  users: UserService;
+  apiKeys: ApiKeyService;
+  auth: AuthService;
+  consumers: ConsumerService;
+  conversations: ConversationService;
+  files: FileService;
+}
+
+export async function createServices(deps: { db: Db; bus: EventBus; config: Config; clock: Clock; logger: Logger; metrics: Metrics }): Promise<Services> {
+  const { db, bus, config, clock, logger, metrics } = deps;
+  const signer = await TokenSigner.create(db, config.auth.jwtSecret, clock);
+  const accounts = new AccountService(db);
+  const users = new UserService(db);
+  const apiKeys = new ApiKeyService(db, clock);
+  const auth = new AuthService(db, signer, apiKeys, config.auth, clock, logger.child({ module: 'auth' }));
+  const consumers = new ConsumerService(db, accounts, signer, new BrandTokenVerifier(clock), config.auth, clock);
+  const conversations = new ConversationService(db, bus, clock, logger.child({ module: 'conversations' }), {
+    onEventStored: (event) => metrics.eventsStored.inc({ type: event.type }),
+    onDuplicateSend: () => metrics.duplicateSends.inc(),
+  });
+  const files = new FileService(db, createDiskFileStore(config.storage.filesDir), config.uploads);
+  return { accounts, users, apiKeys, auth, consumers, conversations, files };
+}

@@ -1,0 +1,18 @@
+import type { Endpoint } from '@parley/protocol';
+import type { Database } from '../../infra/db/database.ts';
+import type { Metrics } from '../../infra/telemetry/metrics.ts';
+import type { Services } from '../../services.ts';
+import type { HandlerNoContent, RouteContext } from './define-route.ts';
+import type { z } from 'zod';
+
+type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
+
+export interface HttpDeps {
+  services: Services;
+  database: Database;
+  metrics: Metrics;
+  lifecycle: { draining: boolean };
+}
+
+export type Route = <E extends Endpoint>(endpoint: E, handler: (ctx: RouteContext<E>) => Promise<Infer<E['response']> | HandlerNoContent>) => void;
+export type RouteRegistrar = (route: Route, deps: HttpDeps) => void;

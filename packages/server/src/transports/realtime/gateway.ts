@@ -1,0 +1,317 @@
+import { randomUUID } from 'node:crypto';
+import { type ClientFrame, ClientFrameSchema, type ConversationEvent, PROTOCOL_VERSION, type ServerFrame, toValidationIssues, WS_CLOSE, WS_PATH } from '@parley/protocol';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
+import type { WebSocket } from 'ws';
+import { AppError } from '../../core/app-error.ts';
+import { type Principal, principalId } from '../../core/principal.ts';
+import { topics, type EventBus, type Unsubscribe } from '../../infra/bus/event-bus.ts';
+import type { Logger } from '../../infra/telemetry/logger.ts';
+import type { Metrics } from '../../infra/telemetry/metrics.ts';
+import type { Services } from '../../services.ts';
+import { bearerOf } from '../http/http-app.ts';
+import { toErrorBody } from '../http/errors.ts';
+import { ConversationFeed } from './conversation-feed.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+export interface GatewaySettings {
+  heartbeatIntervalMs: number;
+  authDeadlineMs: number;
+  ratePerSecond: number;
+  rateBurst: number;
+  maxBufferedBytes: number;
+}
+
+interface Subscription {
+  feed: ConversationFeed;
+  unsubscribe: Unsubscribe;
+}
+
+/**
+ * The WebSocket gateway: a thin transport over the conversation service. It authenticates at connect, validates
+ * every frame with the contract, answers each request exactly once, and streams each subscribed conversation through
+ * a ConversationFeed (replay + live, in order, no duplicates). It protects itself with a per-connection rate limit,
+ * heartbeats, and by closing connections that read too slowly (the client resumes from its last sequence).
+ */
+export class RealtimeGateway {
+  private readonly connections = new Set<Connection>();
+
+  constructor(
+    private readonly services: Services,
+    private readonly bus: EventBus,
+    private readonly settings: GatewaySettings,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  register(app: FastifyInstance): void {
+    app.get(WS_PATH, { websocket: true }, (socket, request) => {
+      this.accept(socket, request);
+    });
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  /** Tells every client the server is going away (they reconnect elsewhere and resume), then closes. */
+  async drain(): Promise<void> {
+    for (const connection of this.connections) connection.close(WS_CLOSE.GOING_AWAY, 'server shutting down');
+  }
+
+  private accept(socket: WebSocket, request: FastifyRequest): void {
+    const connection = new Connection(socket, this.services, this.bus, this.settings, this.metrics, this.logger.child({ connectionId: randomUUID() }));
+    this.connections.add(connection);
+    socket.on('close', () => {
+      this.connections.delete(connection);
+      connection.dispose();
+    });
+    void connection.start(request);
+  }
+}
+
+class Connection {
+  private principal: Principal | undefined;
+  private readonly subscriptions = new Map<string, Subscription>();
+  private accountUnsubscribe: Unsubscribe | undefined;
+  private readonly bucket: TokenBucket;
+  private timers: NodeJS.Timeout[] = [];
+  private alive = true;
+  private closing = false;
+  private readonly id: string;
+  /** Frames are handled one at a time, in arrival order: pipelined sends get sequences in the order they were sent. */
+  private inbox: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly services: Services,
+    private readonly bus: EventBus,
+    private readonly settings: GatewaySettings,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.bucket = new TokenBucket(settings.ratePerSecond, settings.rateBurst);
+    this.id = randomUUID();
+  }
+
+  async start(request: FastifyRequest): Promise<void> {
+    this.socket.on('message', (data, isBinary) => {
+      if (isBinary) {
+        this.close(WS_CLOSE.POLICY, 'binary frames are not part of the protocol');
+        return;
+      }
+      const text = data.toString();
+      this.inbox = this.inbox.then(() => this.onMessage(text)).catch((error: unknown) => this.log.error({ err: error }, 'frame handling failed'));
+    });
+    this.socket.on('pong', () => {
+      this.alive = true;
+    });
+    this.timers.push(
+      setInterval(() => {
+        if (!this.alive) {
+          this.terminate('heartbeat timeout');
+          return;
+        }
+        this.alive = false;
+        this.socket.ping();
+      }, this.settings.heartbeatIntervalMs),
+    );
+    let credential: string | undefined;
+    try {
+      credential = bearerOf(request);
+    } catch (error) {
+      this.close(WS_CLOSE.UNAUTHENTICATED, error instanceof Error ? error.message : 'unauthenticated');
+      return;
+    }
+    if (credential) {
+      // Frames that arrive while the header credential is checked wait in the inbox behind it.
+      const header = credential;
+      this.inbox = this.inbox.then(async () => {
+        try {
+          await this.authenticate(header);
+        } catch (error) {
+          this.close(WS_CLOSE.UNAUTHENTICATED, error instanceof Error ? error.message : 'unauthenticated');
+        }
+      });
+    }
+    this.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, connectionId: this.id, heartbeatIntervalMs: this.settings.heartbeatIntervalMs, authDeadlineMs: this.settings.authDeadlineMs });
+    if (credential) return;
+    this.timers.push(
+      setTimeout(() => {
+        if (!this.principal) this.close(WS_CLOSE.UNAUTHENTICATED, 'authentication deadline passed');
+      }, this.settings.authDeadlineMs),
+    );
+  }
+
+  dispose(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers = [];
+    for (const sub of this.subscriptions.values()) {
+      sub.unsubscribe();
+      sub.feed.close();
+    }
+    this.subscriptions.clear();
+    this.accountUnsubscribe?.();
+    if (this.principal) this.metrics.wsConnections.dec({ kind: this.principal.kind });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.socket.close(code, reason.slice(0, 120));
+    // A peer that never answers the close handshake must not keep the socket.
+    this.timers.push(setTimeout(() => this.socket.terminate(), 5_000));
+  }
+
+  private terminate(reason: string): void {
+    this.log.info({ reason }, 'terminating connection');
+    this.socket.terminate();
+  }
+
+  private send(frame: ServerFrame): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    if (this.socket.bufferedAmount > this.settings.maxBufferedBytes) {
+      this.metrics.wsSlowConsumerCloses.inc();
+      this.log.warn({ buffered: this.socket.bufferedAmount }, 'closing a slow consumer');
+      this.close(WS_CLOSE.SLOW_CONSUMER, 'reading too slowly: reconnect and resume');
+      return;
+    }
+    this.metrics.wsFramesOut.inc({ type: frame.type });
+    this.socket.send(JSON.stringify(frame));
+  }
+
+  private respond(id: string, result: unknown): void {
+    this.send({ type: 'response', id, ok: true, result });
+  }
+
+  private fail(id: string, error: unknown): void {
+    const { body, internal } = toErrorBody(error);
+    if (internal) this.log.error({ err: error }, 'realtime request failed');
+    this.send({ type: 'response', id, ok: false, error: body.error });
+  }
+
+  private async onMessage(text: string): Promise<void> {
+    if (this.closing) return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return this.fail('', new AppError('MALFORMED_JSON', 'The frame is not valid JSON'));
+    }
+    const id = typeof raw === 'object' && raw !== null && 'id' in raw && typeof raw.id === 'string' ? raw.id : '';
+    const parsed = ClientFrameSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issues = toValidationIssues(parsed.error);
+      return this.fail(id, new AppError('VALIDATION_FAILED', `Invalid frame: ${issues.map((i) => `${i.path || '(frame)'}: ${i.message}`).join('; ')}`, { issues }));
+    }
+    const frame = parsed.data;
+    this.metrics.wsFramesIn.inc({ type: frame.type });
+    const wait = this.bucket.take();
+    if (wait > 0) {
+      this.metrics.wsRateLimited.inc();
+      return this.fail(frame.id, new AppError('RATE_LIMITED', 'Too many frames on this connection', { retryAfterMs: wait }));
+    }
+    try {
+      if (frame.type === 'auth') {
+        if (this.principal) throw new AppError('CONFLICT', 'Already authenticated');
+        const principal = await this.authenticate(frame.token).catch((error: unknown) => {
+          this.fail(frame.id, error);
+          this.close(WS_CLOSE.UNAUTHENTICATED, error instanceof Error ? error.message : 'unauthenticated');
+          return undefined;
+        });
+        if (principal) this.respond(frame.id, { principal: { kind: principal.kind, id: principalId(principal), accountId: principal.accountId } });
+        return;
+      }
+      if (!this.principal) {
+        this.fail(frame.id, new AppError('UNAUTHENTICATED', 'Send an auth frame first'));
+        this.close(WS_CLOSE.UNAUTHENTICATED, 'not authenticated');
+        return;
+      }
+      this.respond(frame.id, await this.handle(this.principal, frame));
+    } catch (error) {
+      this.fail(frame.id, error);
+    }
+  }
+
+  private async handle(principal: Principal, frame: Exclude<ClientFrame, { type: 'auth' }>): Promise<unknown> {
+    const conversations = this.services.conversations;
+    switch (frame.type) {
+      case 'ping':
+        return { serverTime: new Date().toISOString() };
+      case 'subscribe':
+        return this.subscribe(principal, frame.conversationId, frame.fromSeq);
+      case 'unsubscribe': {
+        const sub = this.subscriptions.get(frame.conversationId);
+        sub?.unsubscribe();
+        sub?.feed.close();
+        this.subscriptions.delete(frame.conversationId);
+        return { conversationId: frame.conversationId };
+      }
+      case 'send':
+        return conversations.send(principal, frame.conversationId, { clientMessageId: frame.clientMessageId, event: frame.event, audience: frame.audience });
+      case 'receipt':
+        return conversations.receipt(principal, frame.conversationId, { status: frame.status, sequences: frame.sequences });
+      case 'chat_state':
+        await conversations.chatState(principal, frame.conversationId, frame.chatState);
+        return {};
+    }
+  }
+
+  private async authenticate(credential: string): Promise<Principal> {
+    const principal = await this.services.auth.authenticate(credential);
+    this.principal = principal;
+    this.metrics.wsConnections.inc({ kind: principal.kind });
+    this.log.info({ principal: principal.kind, id: principalId(principal), accountId: principal.accountId }, 'realtime connection authenticated');
+    // Close when the access token expires: the client refreshes and resumes.
+    try {
+      const exp = decodeJwt(credential).exp;
+      if (exp) {
+        const ms = exp * 1000 - Date.now();
+        this.timers.push(setTimeout(() => this.close(WS_CLOSE.TOKEN_EXPIRED, 'access token expired'), Math.max(0, Math.min(ms, 2 ** 31 - 1))));
+      }
+    } catch {
+      // API keys are not JWTs and do not expire.
+    }
+    // The conversation list: changes to conversations this principal can see.
+    this.accountUnsubscribe = this.bus.subscribe(topics.account(principal.accountId), (message) => {
+      if (message.kind === 'conversation_updated' && this.services.conversations.canSee(principal, message.conversation)) {
+        this.send({ type: 'conversation', conversation: message.conversation });
+      }
+    });
+    return principal;
+  }
+
+  private async subscribe(principal: Principal, conversationId: string, fromSeq: number): Promise<{ conversationId: string; lastSequence: number }> {
+    const existing = this.subscriptions.get(conversationId);
+    if (existing) {
+      existing.unsubscribe();
+      existing.feed.close();
+    }
+    const access = await this.services.conversations.openFeed(principal, conversationId);
+    const me = principalId(principal);
+    const feed = new ConversationFeed(
+      conversationId,
+      fromSeq,
+      { read: (from, limit, to) => this.services.conversations.readEventsFrom(conversationId, from, limit, to) },
+      (event: ConversationEvent) => access.seesInternal || event.audience === 'all',
+      (event) => this.send({ type: 'event', event }),
+      (error) => {
+        this.log.error({ err: error, conversationId }, 'conversation feed failed');
+        this.close(WS_CLOSE.GOING_AWAY, 'feed error: reconnect and resume');
+      },
+      () => this.metrics.wsGapRefills.inc(),
+    );
+    // Subscribe to live events before replaying, so nothing committed in between is missed; the feed orders both.
+    const unsubscribe = this.bus.subscribe(topics.conversation(conversationId), (message) => {
+      if (message.kind === 'conversation_event') feed.push(message.event);
+      else if (message.kind === 'chat_state' && message.participantId !== me) {
+        this.send({ type: 'chat_state', conversationId, participantId: message.participantId, role: message.role, chatState: message.chatState });
+      }
+    });
+    this.subscriptions.set(conversationId, { feed, unsubscribe });
+    // Respond before the replay frames: the client then knows the subscription exists, and the frames that follow are
+    // the replay. The replay is queued in the feed immediately, so live events still wait behind it.
+    void feed.replay();
+    return { conversationId, lastSequence: access.lastSequence };
+  }
+}
