@@ -43,10 +43,14 @@ export function createDiskFileStore(root: string): FileStore {
           callback(null, chunk);
         },
       });
+      const out = fs.createWriteStream(temp, { flags: 'wx' });
       try {
-        await pipeline(content, meter, fs.createWriteStream(temp, { flags: 'wx' }));
+        await pipeline(content, meter, out);
         await fs.promises.rename(temp, target);
       } catch (error) {
+        // The pipeline rejects as soon as the meter fails, possibly before the write stream has even opened its
+        // file: wait for it to close, or the open would create the part file again after we removed it.
+        if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
         await fs.promises.rm(temp, { force: true });
         content.resume(); // Drain the rest of the upload so the request can finish with an error response.
         throw error;
