@@ -99,6 +99,7 @@ const ENDPOINT_ERRORS: Partial<Record<EndpointName, readonly ErrorCode[]>> = {
   takeConversation: ['CONVERSATION_CLOSED', 'ALREADY_ASSIGNED'],
   closeConversation: ['NOT_A_PARTICIPANT'],
   uploadFile: ['CONVERSATION_CLOSED'],
+  getWidgetConfig: ['NOT_FOUND'],
 };
 
 const isPublic = (access: Access): access is { public: true } => 'public' in access && access.public;

@@ -34,6 +34,25 @@ import {
   UserSchema,
 } from './rest.ts';
 import { ConversationSummarySchema } from './events.ts';
+import { WidgetConfigQuerySchema, WidgetConfigSchema, WidgetSettingsSchema } from './widget.ts';
+import {
+  AgentIdParamsSchema,
+  AgentStatusListSchema,
+  AgentStatusSchema,
+  AssignRequestSchema,
+  ConversationRoutingSchema,
+  CreateSkillRequestSchema,
+  LiveViewSchema,
+  QueuePositionSchema,
+  RoutingSettingsSchema,
+  SetAgentStateRequestSchema,
+  SkillListSchema,
+  SkillSchema,
+  TransferRequestSchema,
+  UpdateAgentRoutingRequestSchema,
+  UpdateRoutingSettingsRequestSchema,
+  UpdateSkillRequestSchema,
+} from './routing.ts';
 
 /**
  * The REST catalogue: every endpoint with its method, path, who may call it and its schemas. The server registers
@@ -43,7 +62,7 @@ import { ConversationSummarySchema } from './events.ts';
 export type Access = { public: true } | { users?: readonly Role[]; consumer?: boolean; apiKeyScopes?: readonly ApiKeyScope[] };
 
 export interface Endpoint {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   summary: string;
   access: Access;
@@ -272,6 +291,166 @@ export const endpoints = {
     access: { users: ALL_ROLES, consumer: true, apiKeyScopes: ['conversations:read'] },
     params: IdParamsSchema,
     response: null,
+    status: 200,
+  }),
+
+  // ---------- widget ----------
+  getWidgetSettings: e({
+    method: 'GET',
+    path: `${p}/account/widget-settings`,
+    summary: "The account's widget settings: colour, greeting, position, language and title.",
+    access: { users: SUPERVISORS, apiKeyScopes: ['account:read'] },
+    response: WidgetSettingsSchema,
+    status: 200,
+  }),
+  updateWidgetSettings: e({
+    method: 'PUT',
+    path: `${p}/account/widget-settings`,
+    summary: "Replace the account's widget settings; a locale or title left out is removed.",
+    access: { users: ADMIN, apiKeyScopes: ['account:write'] },
+    body: WidgetSettingsSchema,
+    response: WidgetSettingsSchema,
+    status: 200,
+  }),
+  getWidgetConfig: e({
+    method: 'GET',
+    path: `${p}/widget/config`,
+    summary: "The widget's public configuration for a widget key (what the embedded widget loads first); NOT_FOUND for an unknown key.",
+    access: { public: true },
+    query: WidgetConfigQuerySchema,
+    response: WidgetConfigSchema,
+    status: 200,
+  }),
+
+  // ---------- routing ----------
+  listSkills: e({ method: 'GET', path: `${p}/skills`, summary: "The account's skills.", access: { users: ALL_ROLES, apiKeyScopes: ['account:read'] }, response: SkillListSchema, status: 200 }),
+  createSkill: e({
+    method: 'POST',
+    path: `${p}/skills`,
+    summary: 'Create a skill (a queue).',
+    access: { users: ADMIN, apiKeyScopes: ['account:write'] },
+    body: CreateSkillRequestSchema,
+    response: SkillSchema,
+    status: 201,
+  }),
+  updateSkill: e({
+    method: 'PATCH',
+    path: `${p}/skills/:id`,
+    summary: "Change a skill's name, routing mode, response target, business hours or messages.",
+    access: { users: ADMIN, apiKeyScopes: ['account:write'] },
+    params: IdParamsSchema,
+    body: UpdateSkillRequestSchema,
+    response: SkillSchema,
+    status: 200,
+  }),
+  getRoutingSettings: e({
+    method: 'GET',
+    path: `${p}/routing/settings`,
+    summary: "The account's routing settings: default skill and capacity, grace and fallback times, auto-close and reopen rules.",
+    access: { users: SUPERVISORS, apiKeyScopes: ['account:read'] },
+    response: RoutingSettingsSchema,
+    status: 200,
+  }),
+  updateRoutingSettings: e({
+    method: 'PATCH',
+    path: `${p}/routing/settings`,
+    summary: "Change the account's routing settings.",
+    access: { users: ADMIN, apiKeyScopes: ['account:write'] },
+    body: UpdateRoutingSettingsRequestSchema,
+    response: RoutingSettingsSchema,
+    status: 200,
+  }),
+  getLiveView: e({
+    method: 'GET',
+    path: `${p}/routing/live`,
+    summary: 'Live operations: per skill the queue, longest wait, agents online and their load; every agent with state and load. Also pushed over the WebSocket as `live` frames.',
+    access: { users: SUPERVISORS, apiKeyScopes: ['account:read'] },
+    response: LiveViewSchema,
+    status: 200,
+  }),
+  getMyState: e({ method: 'GET', path: `${p}/agents/me/state`, summary: "The caller's routing state, capacity and load.", access: { users: ALL_ROLES }, response: AgentStatusSchema, status: 200 }),
+  setMyState: e({
+    method: 'POST',
+    path: `${p}/agents/me/state`,
+    summary: 'Go online, away, back soon or offline (with a reason). Going offline returns your conversations to the queue.',
+    access: { users: ALL_ROLES },
+    body: SetAgentStateRequestSchema,
+    response: AgentStatusSchema,
+    status: 200,
+  }),
+  listAgents: e({
+    method: 'GET',
+    path: `${p}/agents`,
+    summary: 'Every agent with routing state, skills, capacity and load.',
+    access: { users: SUPERVISORS, apiKeyScopes: ['users:read'] },
+    response: AgentStatusListSchema,
+    status: 200,
+  }),
+  setAgentState: e({
+    method: 'POST',
+    path: `${p}/agents/:userId/state`,
+    summary: "Managers: set an agent's state (e.g. log out an agent who left).",
+    access: { users: SUPERVISORS },
+    params: AgentIdParamsSchema,
+    body: SetAgentStateRequestSchema,
+    response: AgentStatusSchema,
+    status: 200,
+  }),
+  updateAgentRouting: e({
+    method: 'PATCH',
+    path: `${p}/agents/:userId/routing`,
+    summary: "Set an agent's skills and maximum concurrent conversations.",
+    access: { users: ADMIN, apiKeyScopes: ['users:write'] },
+    params: AgentIdParamsSchema,
+    body: UpdateAgentRoutingRequestSchema,
+    response: AgentStatusSchema,
+    status: 200,
+  }),
+  transferConversation: e({
+    method: 'POST',
+    path: `${p}/conversations/:conversationId/transfer`,
+    summary: 'Transfer to a skill or an agent, with a note for the next agent. The assigned agent, managers and admins.',
+    access: { users: ALL_ROLES, apiKeyScopes: ['conversations:write'] },
+    params: ConversationIdParamsSchema,
+    body: TransferRequestSchema,
+    response: ConversationSummarySchema,
+    status: 200,
+  }),
+  assignConversation: e({
+    method: 'POST',
+    path: `${p}/conversations/:conversationId/assign`,
+    summary: 'Managers: give the conversation to an agent who is online with free capacity.',
+    access: { users: SUPERVISORS },
+    params: ConversationIdParamsSchema,
+    body: AssignRequestSchema,
+    response: ConversationSummarySchema,
+    status: 200,
+  }),
+  acceptOffer: e({
+    method: 'POST',
+    path: `${p}/conversations/:conversationId/accept`,
+    summary: 'Accept a conversation ringing for you.',
+    access: { users: ALL_ROLES },
+    params: ConversationIdParamsSchema,
+    response: ConversationSummarySchema,
+    status: 200,
+  }),
+  declineOffer: e({
+    method: 'POST',
+    path: `${p}/conversations/:conversationId/decline`,
+    summary: 'Decline a conversation ringing for you: it rings for the next agent.',
+    access: { users: ALL_ROLES },
+    params: ConversationIdParamsSchema,
+    response: ConversationRoutingSchema,
+    status: 200,
+  }),
+  getQueuePosition: e({
+    method: 'GET',
+    path: `${p}/conversations/:conversationId/queue`,
+    summary: 'Position in the queue and estimated wait.',
+    access: { users: ALL_ROLES, consumer: true, apiKeyScopes: ['conversations:read'] },
+    params: ConversationIdParamsSchema,
+    response: QueuePositionSchema,
     status: 200,
   }),
 } as const satisfies Record<string, Endpoint>;

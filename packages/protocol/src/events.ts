@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ChannelSchema, Id, IsoDateTime, ParticipantRoleSchema, Sequence } from './common.ts';
+import { ConversationRoutingSchema } from './routing.ts';
 import { QuickRepliesSchema, StructuredContentSchema } from './structured-content.ts';
 
 /**
@@ -83,7 +84,7 @@ export const ConversationEventSchema = z.discriminatedUnion('type', [
   }),
   z.object({ ...EventBase, type: z.literal('accept_status'), status: ReceiptStatusSchema, sequences: z.array(Sequence) }),
   z.object({ ...EventBase, type: z.literal('participant'), change: z.enum(['joined', 'left']), participant: z.object({ id: Id, role: ParticipantRoleSchema, name: z.string().nullable() }) }),
-  z.object({ ...EventBase, type: z.literal('conversation_state'), state: ConversationStateSchema, reason: CloseReasonSchema.optional() }),
+  z.object({ ...EventBase, type: z.literal('conversation_state'), state: ConversationStateSchema, reason: CloseReasonSchema.or(z.literal('reopened')).optional() }),
 ]);
 export type ConversationEvent = z.infer<typeof ConversationEventSchema>;
 export type ConversationEventType = ConversationEvent['type'];
@@ -105,5 +106,6 @@ export const ConversationSummarySchema = z.object({
   closedAt: IsoDateTime.nullable(),
   closeReason: CloseReasonSchema.nullable(),
   participants: z.array(z.object({ id: Id, role: ParticipantRoleSchema, name: z.string().nullable(), joinedAt: IsoDateTime })),
+  routing: ConversationRoutingSchema.nullable().describe('Where the conversation stands in routing; null for conversations routing has not seen.'),
 });
 export type ConversationSummary = z.infer<typeof ConversationSummarySchema>;

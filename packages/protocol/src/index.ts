@@ -3,5 +3,7 @@ export * from './errors.ts';
 export * from './structured-content.ts';
 export * from './events.ts';
 export * from './rest.ts';
+export * from './routing.ts';
 export * from './realtime.ts';
+export * from './widget.ts';
 export * from './endpoints.ts';

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { ErrorBodySchema } from './errors.ts';
-import { Id, PROTOCOL_VERSION, Sequence } from './common.ts';
+import { Id, IsoDateTime, PROTOCOL_VERSION, Sequence } from './common.ts';
 import { ChatStateSchema, ConversationEventSchema, ConversationSummarySchema } from './events.ts';
 import { ReceiptRequestSchema, SendAckSchema, SendEventRequestSchema } from './rest.ts';
+import { AgentStatusSchema, LiveViewSchema } from './routing.ts';
 
 /**
  * The realtime (WebSocket) protocol, version 1, at `/v1/ws`.
@@ -83,5 +84,10 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
     .object({ type: z.literal('chat_state'), conversationId: Id, participantId: Id, role: z.string(), chatState: ChatStateSchema })
     .describe('Another participant of a subscribed conversation is typing (or stopped); ephemeral and unsequenced.'),
   z.object({ type: z.literal('conversation'), conversation: ConversationSummarySchema }).describe('A conversation the principal may see changed (created, assigned, closed); no subscription needed.'),
+  z.object({ type: z.literal('agent_state'), agent: AgentStatusSchema }).describe("The agent's own routing state changed (by them, a manager, or the server after a lost connection)."),
+  z
+    .object({ type: z.literal('offer'), conversation: ConversationSummarySchema, expiresAt: IsoDateTime })
+    .describe('A conversation rings for this agent (skills in `ring` mode): accept it before `expiresAt` or it goes to the next agent.'),
+  z.object({ type: z.literal('live'), live: LiveViewSchema }).describe('Managers and admins: the live routing view of the account, pushed when it changes.'),
 ]);
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;

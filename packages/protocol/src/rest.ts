@@ -107,6 +107,7 @@ export const ConsumerSessionSchema = z.object({
 export const StartConversationRequestSchema = z.strictObject({
   channel: ChannelSchema.default('web'),
   lineOfBusinessId: Id.optional(),
+  skillId: Id.optional().describe("The skill of the entry point (widget or campaign setting); else the account's default skill."),
 });
 export const StartConversationResponseSchema = z.object({ conversation: ConversationSummarySchema, created: z.boolean() });
 

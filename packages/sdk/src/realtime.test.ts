@@ -342,6 +342,7 @@ describe('RealtimeClient: notifications', () => {
       closedAt: now,
       closeReason: 'agent',
       participants: [],
+      routing: null,
     };
     server.last?.push({ type: 'conversation', conversation: summary });
     await waitFor(() => conversations.length === 1);

@@ -1,4 +1,15 @@
-import { type ClientFrame, type ConversationEvent, type ConversationSummary, PROTOCOL_VERSION, type ResponseResult, type SendAck, type ServerFrame, WS_CLOSE } from '@parley/protocol';
+import {
+  type AgentStatus,
+  type ClientFrame,
+  type ConversationEvent,
+  type ConversationSummary,
+  type LiveView,
+  PROTOCOL_VERSION,
+  type ResponseResult,
+  type SendAck,
+  type ServerFrame,
+  WS_CLOSE,
+} from '@parley/protocol';
 import { type BackoffOptions, backoffDelay } from './backoff.ts';
 import { Connection, type DisposeMode, type RequestPayload } from './connection.ts';
 import { Emitter } from './emitter.ts';
@@ -34,6 +45,12 @@ export interface RealtimeEvents {
   chatState: (notice: ChatStateNotice) => void;
   /** A conversation the client can see was created, assigned or closed. */
   conversation: (conversation: ConversationSummary) => void;
+  /** Agents: their own routing state changed (by them, a manager or the server). */
+  agentState: (agent: AgentStatus) => void;
+  /** Agents: a conversation rings for them until `expiresAt`; accept it with `acceptOffer`. */
+  offer: (offer: { conversation: ConversationSummary; expiresAt: string }) => void;
+  /** Managers and admins: the live routing view changed. */
+  live: (live: LiveView) => void;
   /** The connection state changed. */
   state: (state: RealtimeState, previous: RealtimeState) => void;
   /** Something went wrong that the client handles itself (it keeps reconnecting unless the state becomes `closed`). */
@@ -402,6 +419,15 @@ export class RealtimeClient {
       }
       case 'conversation':
         this.#emitter.emit('conversation', frame.conversation);
+        break;
+      case 'agent_state':
+        this.#emitter.emit('agentState', frame.agent);
+        break;
+      case 'offer':
+        this.#emitter.emit('offer', { conversation: frame.conversation, expiresAt: frame.expiresAt });
+        break;
+      case 'live':
+        this.#emitter.emit('live', frame.live);
         break;
     }
   }

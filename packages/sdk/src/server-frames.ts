@@ -11,6 +11,9 @@ const shapeChecks: Record<ServerFrame['type'], (frame: Record<string, unknown>) 
   event: (f) => isRecord(f.event) && typeof f.event.conversationId === 'string' && typeof f.event.sequence === 'number',
   chat_state: (f) => typeof f.conversationId === 'string' && typeof f.chatState === 'string',
   conversation: (f) => isRecord(f.conversation) && typeof f.conversation.id === 'string',
+  agent_state: (f) => isRecord(f.agent) && typeof f.agent.state === 'string',
+  offer: (f) => isRecord(f.conversation) && typeof f.conversation.id === 'string' && typeof f.expiresAt === 'string',
+  live: (f) => isRecord(f.live) && Array.isArray(f.live.skills) && Array.isArray(f.live.agents),
 };
 
 function isKnownType(type: unknown): type is ServerFrame['type'] {

@@ -18,6 +18,7 @@ export function conversationSummary(overrides: Partial<ConversationSummary> = {}
     closedAt: null,
     closeReason: null,
     participants: [],
+    routing: null,
     ...overrides,
   };
 }

@@ -1,4 +1,4 @@
-import type { ConversationEvent, ConversationSummary } from '@parley/protocol';
+import type { ConversationEvent, ConversationRouting, ConversationSummary } from '@parley/protocol';
 import type { Selectable } from 'kysely';
 import type { ConversationEventsTable, ConversationParticipantsTable, ConversationsTable, EventPayload } from './tables.ts';
 
@@ -24,7 +24,7 @@ export function payloadOf(event: Record<string, unknown>): EventPayload {
   return payload;
 }
 
-export function toSummary(row: Selectable<ConversationsTable>, participants: Selectable<ConversationParticipantsTable>[]): ConversationSummary {
+export function toSummary(row: Selectable<ConversationsTable>, participants: Selectable<ConversationParticipantsTable>[], routing: ConversationRouting | null = null): ConversationSummary {
   return {
     id: row.id,
     accountId: row.account_id,
@@ -39,5 +39,6 @@ export function toSummary(row: Selectable<ConversationsTable>, participants: Sel
     closedAt: row.closed_at?.toISOString() ?? null,
     closeReason: row.close_reason,
     participants: participants.filter((p) => p.left_at === null).map((p) => ({ id: p.participant_id, role: p.role, name: p.name, joinedAt: p.joined_at.toISOString() })),
+    routing,
   };
 }
