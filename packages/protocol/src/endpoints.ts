@@ -381,8 +381,8 @@ export const endpoints = {
   listAgents: e({
     method: 'GET',
     path: `${p}/agents`,
-    summary: 'Every agent with routing state, skills, capacity and load.',
-    access: { users: SUPERVISORS, apiKeyScopes: ['users:read'] },
+    summary: 'Every agent with routing state, skills, capacity and load (agents use it to pick a transfer target).',
+    access: { users: ALL_ROLES, apiKeyScopes: ['users:read'] },
     response: AgentStatusListSchema,
     status: 200,
   }),
