@@ -42,6 +42,8 @@ export const RoutingModeSchema = z
   .enum(['auto', 'ring'])
   .describe('`auto`: the conversation is assigned at once. `ring`: offered to one agent at a time, who accepts within `ringTimeoutSeconds`, else the next.');
 
+export type RoutingMode = z.infer<typeof RoutingModeSchema>;
+
 const SkillFields = {
   name: z.string().trim().min(1).max(100),
   routingMode: RoutingModeSchema,

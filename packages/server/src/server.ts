@@ -66,6 +66,25 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   const gateway = new RealtimeGateway(services, bus, config.realtime, metrics, logger.child({ module: 'realtime' }));
   gateway.register(app);
 
+  // Routing's timers (ring time-outs, grace periods, response targets, auto-close) and a safety-net pass over
+  // accounts with waiting conversations. Every node runs them; the database makes each change happen once.
+  let sweeping = false;
+  const sweep =
+    config.routing.sweepIntervalMs > 0
+      ? setInterval(() => {
+          if (sweeping) return;
+          sweeping = true;
+          services.routing
+            .sweep()
+            .then(() => services.routing.routeAllWaiting())
+            .catch((error: unknown) => logger.error({ err: error }, 'routing sweep failed'))
+            .finally(() => {
+              sweeping = false;
+            });
+        }, config.routing.sweepIntervalMs)
+      : undefined;
+  sweep?.unref();
+
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -81,8 +100,10 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       closing ??= (async () => {
         lifecycle.draining = true;
         logger.info({ connections: gateway.size }, 'shutting down: draining connections');
+        if (sweep) clearInterval(sweep);
         await gateway.drain();
         await app.close();
+        await services.routing.settle();
         await bus.close();
         await database.close();
         logger.info('shutdown complete');

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -60,6 +62,13 @@ const EnvSchema = z.object({
     .int()
     .min(1024)
     .default(64 * 1024),
+  ROUTING_SWEEP_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1_000)
+    .describe('How often timers are checked (ring time-outs, grace periods, auto-close); 0 turns the sweep off (tests drive it).'),
+  NODE_ID: z.string().min(1).max(100).optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   BOOTSTRAP_ACCOUNT_NAME: z.string().default('My brand'),
   BOOTSTRAP_ADMIN_EMAIL: z.email().default('admin@parley.local'),
@@ -73,6 +82,7 @@ export interface Config {
   auth: { jwtSecret: string | undefined; accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number; consumerTokenTtlSeconds: number };
   uploads: { maxBytes: number; allowedTypes: readonly string[] };
   realtime: { heartbeatIntervalMs: number; authDeadlineMs: number; ratePerSecond: number; rateBurst: number; maxBufferedBytes: number; maxFrameBytes: number };
+  routing: { sweepIntervalMs: number; nodeId: string };
   shutdownGraceMs: number;
   bootstrap: { accountName: string; adminEmail: string; adminPassword: string | undefined };
 }
@@ -112,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
       maxFrameBytes: e.WS_MAX_FRAME_BYTES,
     },
+    routing: { sweepIntervalMs: e.ROUTING_SWEEP_INTERVAL_MS, nodeId: e.NODE_ID ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}` },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     bootstrap: { accountName: e.BOOTSTRAP_ACCOUNT_NAME, adminEmail: e.BOOTSTRAP_ADMIN_EMAIL, adminPassword: e.BOOTSTRAP_ADMIN_PASSWORD },
   };

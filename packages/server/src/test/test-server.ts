@@ -44,6 +44,8 @@ export async function startTestServer(options: { listen?: boolean; env?: Record<
     BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
     BOOTSTRAP_ADMIN_EMAIL: `admin-${Math.random().toString(36).slice(2, 10)}@parley.test`,
     LOG_LEVEL: options.logLevel ?? process.env.PARLEY_TEST_LOG_LEVEL ?? 'silent',
+    // Tests drive routing's timers themselves (services.routing.sweep()) unless they ask for the interval.
+    ROUTING_SWEEP_INTERVAL_MS: '0',
     ...options.env,
   });
   const db = await createTestDatabase();

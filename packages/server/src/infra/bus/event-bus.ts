@@ -1,4 +1,4 @@
-import type { ChatState, ConversationEvent, ConversationSummary } from '@parley/protocol';
+import type { AgentStatus, ChatState, ConversationEvent, ConversationSummary } from '@parley/protocol';
 
 /**
  * What travels on the bus. Domain services publish after their transaction commits; the realtime gateway (and later
@@ -8,7 +8,10 @@ import type { ChatState, ConversationEvent, ConversationSummary } from '@parley/
 export type BusMessage =
   | { kind: 'conversation_event'; accountId: string; conversationId: string; event: ConversationEvent }
   | { kind: 'chat_state'; accountId: string; conversationId: string; participantId: string; role: string; chatState: ChatState }
-  | { kind: 'conversation_updated'; accountId: string; conversation: ConversationSummary };
+  | { kind: 'conversation_updated'; accountId: string; conversation: ConversationSummary }
+  | { kind: 'agent_state'; accountId: string; agent: AgentStatus }
+  | { kind: 'offer'; accountId: string; agentId: string; conversation: ConversationSummary; expiresAt: string }
+  | { kind: 'routing_changed'; accountId: string };
 
 export const topics = {
   conversation: (conversationId: string) => `conversation:${conversationId}`,

@@ -1,7 +1,9 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import { accountsMigrations } from '../../modules/accounts/migrations.ts';
+import { cannedResponsesMigrations } from '../../modules/canned-responses/migrations.ts';
 import { consumersMigrations } from '../../modules/consumers/migrations.ts';
 import { conversationsMigrations } from '../../modules/conversations/migrations.ts';
+import { routingMigrations } from '../../modules/routing/migrations.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Database } from './schema.ts';
 
@@ -14,6 +16,8 @@ export const allMigrations: Record<string, Migration> = {
   ...accountsMigrations,
   ...consumersMigrations,
   ...conversationsMigrations,
+  ...cannedResponsesMigrations,
+  ...routingMigrations,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => allMigrations };

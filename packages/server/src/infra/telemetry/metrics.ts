@@ -20,6 +20,19 @@ export function createMetrics() {
     wsFramesOut: new Counter({ name: 'parley_ws_frames_out_total', help: 'WebSocket frames sent, by type', labelNames: ['type'] as const, registers: [registry] }),
     wsRateLimited: new Counter({ name: 'parley_ws_rate_limited_total', help: 'Frames rejected by the per-connection rate limit', registers: [registry] }),
     wsSlowConsumerCloses: new Counter({ name: 'parley_ws_slow_consumer_closes_total', help: 'Connections closed because the client did not read fast enough', registers: [registry] }),
+    routingAssignments: new Histogram({
+      name: 'parley_routing_wait_seconds',
+      help: 'Time from entering the queue to assignment (assign) or to the first ring (offer)',
+      labelNames: ['kind'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 900, 1800, 3600],
+      registers: [registry],
+    }),
+    routingPassDuration: new Histogram({
+      name: 'parley_routing_pass_duration_seconds',
+      help: 'Duration of one routing pass over an account',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
     wsGapRefills: new Counter({ name: 'parley_ws_gap_refills_total', help: 'Live deliveries that found a sequence gap and read it from the database', registers: [registry] }),
   };
 }

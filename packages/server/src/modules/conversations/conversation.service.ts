@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
 import type {
   ChatState,
+  ConversationRouting,
   ConversationEvent,
   ConversationSummary,
   EventPageSchema,
@@ -39,6 +40,31 @@ interface NewEvent {
   payload: EventPayload;
 }
 
+/** The originator of messages Parley itself writes (queue notices, auto-close warnings). */
+export const SYSTEM_ORIGINATOR_ID = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * What routing does inside the conversation's own transactions, so a conversation can never exist, take a message
+ * or close without routing knowing (the routing module implements it; this module does not depend on routing).
+ */
+export interface ConversationRoutingPort {
+  /** A conversation started: routing records its entry point (skill). May throw a validation error. */
+  opened(trx: Trx, conversation: ConversationRow, entry: { skillId?: string | undefined }): Promise<void>;
+  /** A closed conversation opened again because its consumer came back within the reopen window. */
+  reopened(trx: Trx, conversation: ConversationRow, previousAgentId: string | null): Promise<void>;
+  /** Within the reopen window of this account: how long after a close a consumer reopens it (0: never). */
+  reopenWindowSeconds(accountId: string): Promise<number>;
+  /** A content or rich-content event was stored. */
+  messageStored(trx: Trx, conversation: ConversationRow, role: ParticipantRole | 'system', audience: 'all' | 'agents_and_managers'): Promise<void>;
+  /** An agent took the conversation from the queue. May refuse (capacity). */
+  taken(trx: Trx, conversation: ConversationRow, agentId: string): Promise<void>;
+  closed(trx: Trx, conversation: ConversationRow): Promise<void>;
+  /** The routing part of summaries. */
+  describe(db: Db | Trx, conversationIds: string[]): Promise<Map<string, ConversationRouting>>;
+  /** After commit: something routing acts on happened in this account (a message queued, capacity freed). */
+  changed(accountId: string): void;
+}
+
 export interface ConversationHooks {
   /** Called after commit for each stored event (metrics). */
   onEventStored?(event: ConversationEvent): void;
@@ -58,6 +84,13 @@ export class ConversationService {
     private readonly logger: Logger,
     private readonly hooks: ConversationHooks = {},
   ) {}
+
+  private routing: ConversationRoutingPort | undefined;
+
+  /** Wired once by the composition root (routing depends on this service, so it is set after construction). */
+  attachRouting(routing: ConversationRoutingPort): void {
+    this.routing = routing;
+  }
 
   // ---------- reading ----------
 
@@ -142,6 +175,8 @@ export class ConversationService {
     if (principal.kind !== 'consumer') throw new AppError('FORBIDDEN', 'Only consumers start conversations');
     const existing = await this.findOpen(principal.accountId, principal.consumerId);
     if (existing) return { conversation: await this.summarize(this.db, existing), created: false };
+    const reopened = await this.reopenRecent(principal.accountId, principal.consumerId);
+    if (reopened) return { conversation: reopened, created: false };
     if (input.lineOfBusinessId) {
       const lob = await this.db.selectFrom('lines_of_business').select('id').where('account_id', '=', principal.accountId).where('id', '=', input.lineOfBusinessId).executeTakeFirst();
       if (!lob) throw new AppError('VALIDATION_FAILED', 'Unknown line of business', { issues: [{ path: 'lineOfBusinessId', message: 'Unknown line of business', code: 'not_found' }] });
@@ -164,6 +199,7 @@ export class ConversationService {
           .returningAll()
           .executeTakeFirstOrThrow();
         const events = await this.join(trx, row, principal.consumerId, 'consumer', null);
+        await this.routing?.opened(trx, row, { skillId: input.skillId });
         return { summary: await this.summarize(trx, await this.lockRow(trx, row.id)), events };
       });
       await this.publish(summary, events);
@@ -213,11 +249,13 @@ export class ConversationService {
       ]);
       if (!stored) throw new Error('append returned no event');
       events.push(stored);
-      const summary = events.length > 1 ? await this.summarize(trx, await this.lockRow(trx, conversation.id)) : null;
+      await this.routing?.messageStored(trx, conversation, role, request.audience);
+      const summary = events.length > 1 || role === 'consumer' ? await this.summarize(trx, await this.lockRow(trx, conversation.id)) : null;
       return { ack: { eventId: stored.id, conversationId: conversation.id, sequence: stored.sequence, duplicate: false, createdAt: stored.createdAt }, events, summary };
     });
     if (result.ack.duplicate) this.hooks.onDuplicateSend?.();
     await this.publish(result.summary, result.events);
+    if (!result.ack.duplicate) this.routing?.changed(principal.accountId);
     return result.ack;
   }
 
@@ -294,10 +332,12 @@ export class ConversationService {
         if (current.assigned_agent_id === user.userId) return { summary: await this.summarize(trx, current), events: [] };
         throw new AppError('ALREADY_ASSIGNED', 'Another agent already holds this conversation');
       }
-      const events = await this.join(trx, taken, user.userId, 'assigned_agent', user.name);
+      await this.routing?.taken(trx, taken, user.userId);
+      const events = await this.ensureAssignedParticipant(trx, taken, user.userId, user.name);
       return { summary: await this.summarize(trx, await this.lockRow(trx, taken.id)), events };
     });
     await this.publish(summary, events);
+    this.routing?.changed(user.accountId);
     return summary;
   }
 
@@ -320,10 +360,176 @@ export class ConversationService {
         },
       ]);
       await trx.updateTable('conversations').set({ state: 'closed', closed_at: now, close_reason: reason, updated_at: now }).where('id', '=', conversation.id).execute();
+      await this.routing?.closed(trx, conversation);
       return { summary: await this.summarize(trx, await this.lockRow(trx, conversation.id)), events };
     });
     await this.publish(summary, events);
+    this.routing?.changed(summary.accountId);
     return summary;
+  }
+
+  // ---------- for routing: operations inside a transaction the caller holds ----------
+
+  /** Locks the conversation row for the rest of the caller's transaction. */
+  lockForUpdate(trx: Trx, conversationId: string, accountId?: string): Promise<ConversationRow> {
+    return this.lockRow(trx, conversationId, accountId);
+  }
+
+  /** Gives the (locked) conversation to an agent: the previous agent leaves, the new one joins as assigned agent. */
+  async assignAgent(trx: Trx, conversation: ConversationRow, agent: { id: string; name: string }): Promise<ConversationEvent[]> {
+    const events: ConversationEvent[] = [];
+    if (conversation.assigned_agent_id && conversation.assigned_agent_id !== agent.id) events.push(...(await this.leave(trx, conversation, conversation.assigned_agent_id)));
+    await trx.updateTable('conversations').set({ assigned_agent_id: agent.id, updated_at: this.clock.now() }).where('id', '=', conversation.id).execute();
+    events.push(...(await this.ensureAssignedParticipant(trx, conversation, agent.id, agent.name)));
+    return events;
+  }
+
+  /** Takes the (locked) conversation away from its agent (back to the queue, transfer). */
+  async unassignAgent(trx: Trx, conversation: ConversationRow): Promise<ConversationEvent[]> {
+    if (!conversation.assigned_agent_id) return [];
+    const events = await this.leave(trx, conversation, conversation.assigned_agent_id);
+    await trx.updateTable('conversations').set({ assigned_agent_id: null, updated_at: this.clock.now() }).where('id', '=', conversation.id).execute();
+    return events;
+  }
+
+  /** A message from Parley itself (queue position, off hours, auto-close warning, transfer note). */
+  appendSystemMessage(trx: Trx, conversation: ConversationRow, message: string, audience: 'all' | 'agents_and_managers' = 'all'): Promise<ConversationEvent[]> {
+    return this.append(trx, conversation, [
+      {
+        type: 'content',
+        originatorId: SYSTEM_ORIGINATOR_ID,
+        originatorRole: 'system',
+        originatorName: 'Parley',
+        audience,
+        clientMessageId: null,
+        payload: { content: { contentType: 'text/plain', message } },
+      },
+    ]);
+  }
+
+  /** Closes the (locked) conversation on the system's behalf (auto-close). */
+  async closeBySystem(trx: Trx, conversation: ConversationRow, reason: 'timeout' | 'system'): Promise<ConversationEvent[]> {
+    const now = this.clock.now();
+    const events = await this.append(trx, conversation, [
+      {
+        type: 'conversation_state',
+        originatorId: SYSTEM_ORIGINATOR_ID,
+        originatorRole: 'system',
+        originatorName: 'Parley',
+        audience: 'all',
+        clientMessageId: null,
+        payload: { state: 'closed', reason },
+      },
+    ]);
+    await trx.updateTable('conversations').set({ state: 'closed', closed_at: now, close_reason: reason, updated_at: now }).where('id', '=', conversation.id).execute();
+    await this.routing?.closed(trx, conversation);
+    return events;
+  }
+
+  summaryInTransaction(trx: Trx, conversationId: string): Promise<ConversationSummary> {
+    return this.lockRow(trx, conversationId).then((row) => this.summarize(trx, row));
+  }
+
+  /** After the caller's commit: tells subscribers (bus) about the stored events and the summary. */
+  publishCommitted(summary: ConversationSummary | null, events: ConversationEvent[]): Promise<void> {
+    return this.publish(summary, events);
+  }
+
+  /** The consumer's most recent conversation, opened again when it closed within the account's reopen window. */
+  private async reopenRecent(accountId: string, consumerId: string): Promise<ConversationSummary | undefined> {
+    if (!this.routing) return undefined;
+    const window = await this.routing.reopenWindowSeconds(accountId);
+    if (window <= 0) return undefined;
+    const since = new Date(this.clock.now().getTime() - window * 1000);
+    const recent = await this.db
+      .selectFrom('conversations')
+      .select('id')
+      .where('account_id', '=', accountId)
+      .where('consumer_id', '=', consumerId)
+      .where('state', '=', 'closed')
+      .where('close_reason', '!=', 'consumer')
+      .where('closed_at', '>=', since)
+      .orderBy('closed_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!recent) return undefined;
+    try {
+      const result = await this.db.transaction().execute(async (trx) => {
+        const row = await this.lockRow(trx, recent.id);
+        if (row.state !== 'closed') return undefined;
+        const previousAgentId = row.assigned_agent_id;
+        const events = await this.append(trx, row, [
+          {
+            type: 'conversation_state',
+            originatorId: consumerId,
+            originatorRole: 'consumer',
+            originatorName: null,
+            audience: 'all',
+            clientMessageId: null,
+            payload: { state: 'open', reason: 'reopened' },
+          },
+        ]);
+        await trx.updateTable('conversations').set({ state: 'open', closed_at: null, close_reason: null, updated_at: this.clock.now() }).where('id', '=', row.id).execute();
+        if (previousAgentId) events.push(...(await this.unassignAgent(trx, { ...row, state: 'open' })));
+        await this.routing?.reopened(trx, row, previousAgentId);
+        return { summary: await this.summarize(trx, await this.lockRow(trx, row.id)), events };
+      });
+      if (!result) return undefined;
+      await this.publish(result.summary, result.events);
+      return result.summary;
+    } catch (error) {
+      // Another device of the consumer opened a conversation meanwhile: the caller continues that one.
+      if (isUniqueViolation(error, 'conversations_one_open_per_consumer')) return undefined;
+      throw error;
+    }
+  }
+
+  private async leave(trx: Trx, conversation: ConversationRow, participantId: string): Promise<ConversationEvent[]> {
+    const left = await trx
+      .updateTable('conversation_participants')
+      .set({ left_at: this.clock.now() })
+      .where('conversation_id', '=', conversation.id)
+      .where('participant_id', '=', participantId)
+      .where('left_at', 'is', null)
+      .returning(['role', 'name'])
+      .executeTakeFirst();
+    if (!left) return [];
+    return this.append(trx, conversation, [
+      {
+        type: 'participant',
+        originatorId: participantId,
+        originatorRole: left.role,
+        originatorName: left.name,
+        audience: 'all',
+        clientMessageId: null,
+        payload: { change: 'left', participant: { id: participantId, role: left.role, name: left.name } },
+      },
+    ]);
+  }
+
+  /** Joins the agent as assigned agent, or promotes them when they are already in (as manager, say). */
+  private async ensureAssignedParticipant(trx: Trx, conversation: ConversationRow, agentId: string, name: string | null): Promise<ConversationEvent[]> {
+    const present = await trx
+      .selectFrom('conversation_participants')
+      .select(['id', 'role'])
+      .where('conversation_id', '=', conversation.id)
+      .where('participant_id', '=', agentId)
+      .where('left_at', 'is', null)
+      .executeTakeFirst();
+    if (!present) return this.join(trx, conversation, agentId, 'assigned_agent', name);
+    if (present.role === 'assigned_agent') return [];
+    await trx.updateTable('conversation_participants').set({ role: 'assigned_agent' }).where('id', '=', present.id).execute();
+    return this.append(trx, conversation, [
+      {
+        type: 'participant',
+        originatorId: agentId,
+        originatorRole: 'assigned_agent',
+        originatorName: name,
+        audience: 'all',
+        clientMessageId: null,
+        payload: { change: 'joined', participant: { id: agentId, role: 'assigned_agent', name } },
+      },
+    ]);
   }
 
   // ---------- internals ----------
@@ -460,10 +666,17 @@ export class ConversationService {
       .where('left_at', 'is', null)
       .orderBy('joined_at')
       .execute();
+    const routing = this.routing
+      ? await this.routing.describe(
+          db,
+          rows.map((r) => r.id),
+        )
+      : new Map<string, ConversationRouting>();
     return rows.map((row) =>
       toSummary(
         row,
         participants.filter((p) => p.conversation_id === row.id),
+        routing.get(row.id) ?? null,
       ),
     );
   }

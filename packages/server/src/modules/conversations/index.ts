@@ -1,2 +1,3 @@
-export { type ConversationHooks, ConversationService } from './conversation.service.ts';
+export { type ConversationHooks, type ConversationRoutingPort, ConversationService, SYSTEM_ORIGINATOR_ID } from './conversation.service.ts';
+export { ConsumerDetailsService } from './consumer-details.service.ts';
 export { FileService } from './file.service.ts';

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import type { WebSocket } from 'ws';
 import { AppError } from '../../core/app-error.ts';
-import { type Principal, principalId } from '../../core/principal.ts';
+import { isSupervisor, type Principal, principalId } from '../../core/principal.ts';
 import { topics, type EventBus, type Unsubscribe } from '../../infra/bus/event-bus.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import type { Metrics } from '../../infra/telemetry/metrics.ts';
@@ -44,10 +44,18 @@ export class RealtimeGateway {
     private readonly logger: Logger,
   ) {}
 
+  private presenceTimer: NodeJS.Timeout | undefined;
+
   register(app: FastifyInstance): void {
     app.get(WS_PATH, { websocket: true }, (socket, request) => {
       this.accept(socket, request);
     });
+    // Agents' presence lives in the database so every node (and routing) sees it; refresh this node's connections.
+    this.presenceTimer = setInterval(() => {
+      const ids = [...this.connections].filter((c) => c.isAgent).map((c) => c.connectionId);
+      this.services.routing.heartbeat(ids).catch((error: unknown) => this.logger.warn({ err: error }, 'presence heartbeat failed'));
+    }, this.settings.heartbeatIntervalMs);
+    this.presenceTimer.unref();
   }
 
   get size(): number {
@@ -56,6 +64,7 @@ export class RealtimeGateway {
 
   /** Tells every client the server is going away (they reconnect elsewhere and resume), then closes. */
   async drain(): Promise<void> {
+    if (this.presenceTimer) clearInterval(this.presenceTimer);
     for (const connection of this.connections) connection.close(WS_CLOSE.GOING_AWAY, 'server shutting down');
   }
 
@@ -79,6 +88,7 @@ class Connection {
   private alive = true;
   private closing = false;
   private readonly id: string;
+  private liveTimer: NodeJS.Timeout | undefined;
   /** Frames are handled one at a time, in arrival order: pipelined sends get sequences in the order they were sent. */
   private inbox: Promise<void> = Promise.resolve();
 
@@ -143,7 +153,19 @@ class Connection {
     );
   }
 
+  get connectionId(): string {
+    return this.id;
+  }
+
+  get isAgent(): boolean {
+    return this.principal?.kind === 'user';
+  }
+
   dispose(): void {
+    if (this.liveTimer) clearTimeout(this.liveTimer);
+    if (this.principal?.kind === 'user') {
+      this.services.routing.connectionClosed(this.principal, this.id).catch((error: unknown) => this.log.warn({ err: error }, 'recording the disconnect failed'));
+    }
     for (const timer of this.timers) clearTimeout(timer);
     this.timers = [];
     for (const sub of this.subscriptions.values()) {
@@ -274,11 +296,35 @@ class Connection {
     }
     // The conversation list: changes to conversations this principal can see.
     this.accountUnsubscribe = this.bus.subscribe(topics.account(principal.accountId), (message) => {
-      if (message.kind === 'conversation_updated' && this.services.conversations.canSee(principal, message.conversation)) {
-        this.send({ type: 'conversation', conversation: message.conversation });
+      switch (message.kind) {
+        case 'conversation_updated':
+          if (this.services.conversations.canSee(principal, message.conversation)) this.send({ type: 'conversation', conversation: message.conversation });
+          break;
+        case 'agent_state':
+          if (principal.kind === 'user' && message.agent.userId === principal.userId) this.send({ type: 'agent_state', agent: message.agent });
+          break;
+        case 'offer':
+          if (principal.kind === 'user' && message.agentId === principal.userId) this.send({ type: 'offer', conversation: message.conversation, expiresAt: message.expiresAt });
+          break;
+        case 'routing_changed':
+          if (isSupervisor(principal)) this.scheduleLiveView(principal);
+          break;
       }
     });
+    if (principal.kind === 'user') await this.services.routing.connectionOpened(principal, this.id);
     return principal;
+  }
+
+  /** Managers get the live view pushed, at most a few times a second however busy the account is. */
+  private scheduleLiveView(principal: Principal): void {
+    if (this.liveTimer) return;
+    this.liveTimer = setTimeout(() => {
+      this.liveTimer = undefined;
+      this.services.routing
+        .liveView(principal.accountId)
+        .then((live) => this.send({ type: 'live', live }))
+        .catch((error: unknown) => this.log.warn({ err: error }, 'live view failed'));
+    }, 250);
   }
 
   private async subscribe(principal: Principal, conversationId: string, fromSeq: number): Promise<{ conversationId: string; lastSequence: number }> {

@@ -1,0 +1,284 @@
+import { sql } from 'kysely';
+import type { Clock } from '../../core/clock.ts';
+import type { EventBus } from '../../infra/bus/event-bus.ts';
+import type { Db } from '../../infra/db/database.ts';
+import type { Logger } from '../../infra/telemetry/logger.ts';
+import type { ConversationService } from '../conversations/index.ts';
+import { isWithinBusinessHours } from './business-hours.ts';
+import { type CandidateAgent, planAssignments, type WaitingConversation } from './plan-assignments.ts';
+import { AfterCommit, lockAccountRouting, loadSettings, STALE_AFTER_HEARTBEATS, type Trx } from './routing-store.ts';
+import { toSkill } from './routing-store.ts';
+
+/** Decisions applied per transaction: keeps the account's routing lock short and publishes progressively. */
+const MAX_DECISIONS_PER_TRANSACTION = 200;
+
+export interface RouterDeps {
+  db: Db;
+  bus: EventBus;
+  conversations: ConversationService;
+  clock: Clock;
+  logger: Logger;
+  heartbeatMs: number;
+  onAssigned?: (waitMs: number, kind: 'assign' | 'offer') => void;
+}
+
+export interface PassResult {
+  assigned: number;
+  offered: number;
+  stillQueued: number;
+}
+
+/**
+ * One routing pass over an account: under the account's routing lock, reads who is eligible and what waits, plans
+ * (see planAssignments) and applies the plan; repeats while a full batch was applied.
+ */
+export async function routeAccount(deps: RouterDeps, accountId: string): Promise<PassResult> {
+  const total: PassResult = { assigned: 0, offered: 0, stillQueued: 0 };
+  for (;;) {
+    const after = new AfterCommit();
+    const pass = await deps.db.transaction().execute(async (trx) => {
+      await lockAccountRouting(trx, accountId);
+      return routeOnce(deps, trx, accountId, after);
+    });
+    await after.publish(deps, accountId);
+    total.assigned += pass.assigned;
+    total.offered += pass.offered;
+    total.stillQueued = pass.stillQueued;
+    if (pass.assigned + pass.offered < MAX_DECISIONS_PER_TRANSACTION) break;
+  }
+  return total;
+}
+
+async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: AfterCommit): Promise<PassResult> {
+  const now = deps.clock.now();
+  const settings = await loadSettings(trx, accountId);
+  const [skills, queueRows, agentRows, skillRows, loadRows] = await Promise.all([
+    trx.selectFrom('skills').select(['id', 'routing_mode', 'ring_timeout_seconds']).where('account_id', '=', accountId).execute(),
+    trx
+      .selectFrom('conversation_routing')
+      .select(['conversation_id', 'skill_id', 'target_agent_id', 'passed_agents', 'queued_at'])
+      .where('account_id', '=', accountId)
+      .where('status', '=', 'queued')
+      .orderBy('priority', 'desc')
+      .orderBy('queue_order_at', 'asc')
+      .orderBy('conversation_id', 'asc')
+      .execute(),
+    trx
+      .selectFrom('agent_states')
+      .innerJoin('users', 'users.id', 'agent_states.user_id')
+      .select(['agent_states.user_id', 'users.name', 'agent_states.max_conversations', 'agent_states.last_assigned_at'])
+      .where('agent_states.account_id', '=', accountId)
+      .where('agent_states.state', '=', 'online')
+      .where('users.disabled', '=', false)
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('agent_connections')
+            .select('agent_connections.id')
+            .whereRef('agent_connections.user_id', '=', 'agent_states.user_id')
+            .where('agent_connections.heartbeat_at', '>', new Date(now.getTime() - STALE_AFTER_HEARTBEATS * deps.heartbeatMs)),
+        ),
+      )
+      .execute(),
+    trx.selectFrom('agent_skills').select(['user_id', 'skill_id']).where('account_id', '=', accountId).execute(),
+    trx
+      .selectFrom('conversation_routing')
+      .select([sql<string>`coalesce(offered_to, agent_id)`.as('agent'), (eb) => eb.fn.countAll<string>().as('load')])
+      .where('account_id', '=', accountId)
+      .where('status', 'in', ['assigned', 'offered'])
+      .groupBy(sql`coalesce(offered_to, agent_id)`)
+      .execute(),
+  ]);
+  if (queueRows.length === 0) return { assigned: 0, offered: 0, stillQueued: 0 };
+
+  const skillById = new Map(skills.map((s) => [s.id, s]));
+  const loads = new Map(loadRows.map((l) => [l.agent, Number(l.load)]));
+  const names = new Map(agentRows.map((a) => [a.user_id, a.name]));
+  const candidates: CandidateAgent[] = agentRows.map((a) => ({
+    id: a.user_id,
+    skillIds: new Set(skillRows.filter((s) => s.user_id === a.user_id).map((s) => s.skill_id)),
+    max: a.max_conversations ?? settings.defaultMaxConversations,
+    load: loads.get(a.user_id) ?? 0,
+    lastAssignedAt: a.last_assigned_at?.getTime() ?? null,
+  }));
+  const queue: WaitingConversation[] = queueRows.map((q) => ({
+    conversationId: q.conversation_id,
+    skillId: q.skill_id,
+    targetAgentId: q.target_agent_id,
+    passedAgents: q.passed_agents,
+    mode: (q.skill_id && skillById.get(q.skill_id)?.routing_mode) || 'auto',
+  }));
+  const queuedAt = new Map(queueRows.map((q) => [q.conversation_id, q.queued_at]));
+  const decisions = planAssignments(queue, candidates, now.getTime()).slice(0, MAX_DECISIONS_PER_TRANSACTION);
+
+  let assigned = 0;
+  let offered = 0;
+  for (const decision of decisions) {
+    const conversation = await deps.conversations.lockForUpdate(trx, decision.conversationId, accountId);
+    const waitMs = now.getTime() - (queuedAt.get(decision.conversationId)?.getTime() ?? now.getTime());
+    if (decision.kind === 'assign') {
+      const updated = await trx
+        .updateTable('conversation_routing')
+        .set({ status: 'assigned', agent_id: decision.agentId, assigned_at: now, offered_to: null, offer_expires_at: null, target_agent_id: null, target_until: null, passed_agents: '[]' })
+        .where('conversation_id', '=', decision.conversationId)
+        .where('status', '=', 'queued')
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) continue;
+      const events = await deps.conversations.assignAgent(trx, conversation, { id: decision.agentId, name: names.get(decision.agentId) ?? 'Agent' });
+      after.conversation(conversation.id, events);
+      assigned += 1;
+    } else {
+      const skill = conversation && queue.find((q) => q.conversationId === decision.conversationId)?.skillId;
+      const timeout = (skill && skillById.get(skill)?.ring_timeout_seconds) || 30;
+      const expiresAt = new Date(now.getTime() + timeout * 1000);
+      const updated = await trx
+        .updateTable('conversation_routing')
+        .set({ status: 'offered', offered_to: decision.agentId, offer_expires_at: expiresAt })
+        .where('conversation_id', '=', decision.conversationId)
+        .where('status', '=', 'queued')
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) continue;
+      after.conversation(conversation.id);
+      after.offer(conversation.id, decision.agentId, expiresAt);
+      offered += 1;
+    }
+    await trx.updateTable('agent_states').set({ last_assigned_at: now }).where('user_id', '=', decision.agentId).execute();
+    after.agent(decision.agentId);
+    deps.onAssigned?.(waitMs, decision.kind);
+  }
+  if (decisions.length > 0) after.account(accountId);
+  return { assigned, offered, stillQueued: queueRows.length - assigned - offered };
+}
+
+/** A consumer who gets an agent within this time is not told about the queue at all. */
+export const QUEUE_NOTICE_DELAY_MS = 3_000;
+
+/**
+ * Consumers whose conversation has waited in the queue a moment are told once: their position and the estimated
+ * wait, or that nobody with the skill is online, or that it is outside the skill's hours. Run by the sweep.
+ */
+export async function noticeWaiting(deps: RouterDeps): Promise<number> {
+  const now = deps.clock.now();
+  const pending = await deps.db
+    .selectFrom('conversation_routing')
+    .select(['conversation_id', 'skill_id', 'account_id'])
+    .where('status', '=', 'queued')
+    .where('queue_notice_sent', '=', false)
+    .where('queued_at', '<=', new Date(now.getTime() - QUEUE_NOTICE_DELAY_MS))
+    .limit(500)
+    .execute();
+  let sent = 0;
+  for (const accountId of new Set(pending.map((p) => p.account_id)))
+    sent += await noticeAccount(
+      deps,
+      accountId,
+      pending.filter((p) => p.account_id === accountId),
+      now,
+    );
+  return sent;
+}
+
+async function noticeAccount(deps: RouterDeps, accountId: string, pending: { conversation_id: string; skill_id: string | null }[], now: Date): Promise<number> {
+  let sent = 0;
+  const skills = new Map((await deps.db.selectFrom('skills').selectAll().where('account_id', '=', accountId).execute()).map((s) => [s.id, toSkill(s)] as const));
+  for (const item of pending) {
+    const after = new AfterCommit();
+    await deps.db.transaction().execute(async (trx) => {
+      const conversation = await deps.conversations.lockForUpdate(trx, item.conversation_id, accountId);
+      const marked = await trx
+        .updateTable('conversation_routing')
+        .set({ queue_notice_sent: true })
+        .where('conversation_id', '=', item.conversation_id)
+        .where('status', '=', 'queued')
+        .where('queue_notice_sent', '=', false)
+        .executeTakeFirst();
+      if (Number(marked.numUpdatedRows) === 0) return;
+      const skill = item.skill_id ? skills.get(item.skill_id) : undefined;
+      const position = await queuePosition(trx, accountId, item.conversation_id, deps.heartbeatMs, now);
+      let message: string;
+      if (skill && !isWithinBusinessHours(skill.businessHours, now)) {
+        message = skill.offHoursMessage ?? "We're closed right now. Leave your message here and we'll reply when we're back; you'll be notified.";
+      } else if (position.agentsOnline === 0) {
+        message = skill?.noAgentsMessage ?? "Nobody is available right now. Leave your message here and we'll reply as soon as we can; you'll be notified.";
+      } else {
+        const wait = position.estimatedWaitSeconds;
+        message = `All our agents are busy. You're number ${position.position ?? 1} in line${wait !== null ? `; expected wait about ${formatWait(wait)}` : ''}.`;
+      }
+      after.conversation(conversation.id, await deps.conversations.appendSystemMessage(trx, conversation, message));
+      sent += 1;
+    });
+    await after.publish(deps, accountId);
+  }
+  return sent;
+}
+
+export function formatWait(seconds: number): string {
+  if (seconds < 90) return '1 minute';
+  if (seconds < 3600) return `${Math.round(seconds / 60)} minutes`;
+  const hours = Math.round(seconds / 3600);
+  return hours === 1 ? '1 hour' : `${hours} hours`;
+}
+
+/** Position in the skill's queue, estimated wait from the skill's assignments over the last 30 minutes. */
+export async function queuePosition(
+  db: Db | Trx,
+  accountId: string,
+  conversationId: string,
+  heartbeatMs = 30_000,
+  now = new Date(),
+): Promise<{ status: string; position: number | null; estimatedWaitSeconds: number | null; agentsOnline: number; skillId: string | null }> {
+  const row = await db.selectFrom('conversation_routing').selectAll().where('conversation_id', '=', conversationId).where('account_id', '=', accountId).executeTakeFirst();
+  if (!row) return { status: 'new', position: null, estimatedWaitSeconds: null, agentsOnline: 0, skillId: null };
+  const skillFilter = row.skill_id === null ? sql<boolean>`skill_id is null` : sql<boolean>`skill_id = ${row.skill_id}`;
+  const online = await db
+    .selectFrom('agent_states')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('agent_states.account_id', '=', accountId)
+    .where('agent_states.state', '=', 'online')
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('agent_connections')
+          .select('agent_connections.id')
+          .whereRef('agent_connections.user_id', '=', 'agent_states.user_id')
+          .where('agent_connections.heartbeat_at', '>', new Date(now.getTime() - STALE_AFTER_HEARTBEATS * heartbeatMs)),
+      ),
+    )
+    .$if(row.skill_id !== null, (q) =>
+      q.where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('agent_skills')
+            .select('agent_skills.user_id')
+            .whereRef('agent_skills.user_id', '=', 'agent_states.user_id')
+            .where('agent_skills.skill_id', '=', row.skill_id ?? ''),
+        ),
+      ),
+    )
+    .executeTakeFirstOrThrow();
+  const agentsOnline = Number(online.n);
+  if (row.status !== 'queued' && row.status !== 'offered') return { status: row.status, position: null, estimatedWaitSeconds: null, agentsOnline, skillId: row.skill_id };
+  const ahead = await db
+    .selectFrom('conversation_routing')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('account_id', '=', accountId)
+    .where('status', '=', 'queued')
+    .where(skillFilter)
+    .where((eb) =>
+      eb.or([
+        eb('priority', '>', row.priority),
+        eb.and([eb('priority', '=', row.priority), eb('queue_order_at', '<', row.queue_order_at ?? now)]),
+        eb.and([eb('priority', '=', row.priority), eb('queue_order_at', '=', row.queue_order_at ?? now), eb('conversation_id', '<', row.conversation_id)]),
+      ]),
+    )
+    .executeTakeFirstOrThrow();
+  const position = Number(ahead.n) + 1;
+  const windowMs = 30 * 60_000;
+  const recent = await db
+    .selectFrom('conversation_routing')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('account_id', '=', accountId)
+    .where(skillFilter)
+    .where('assigned_at', '>', new Date(now.getTime() - windowMs))
+    .executeTakeFirstOrThrow();
+  const perSecond = Number(recent.n) / (windowMs / 1000);
+  const estimatedWaitSeconds = perSecond > 0 ? Math.round(position / perSecond) : null;
+  return { status: row.status, position, estimatedWaitSeconds, agentsOnline, skillId: row.skill_id };
+}

@@ -1,0 +1,892 @@
+import type {
+  AgentState,
+  AgentStatus,
+  ConversationRouting,
+  ConversationSummary,
+  CreateSkillRequestSchema,
+  LiveView,
+  ParticipantRole,
+  RoutingSettings,
+  Skill,
+  TransferRequestSchema,
+  UpdateAgentRoutingRequestSchema,
+  UpdateRoutingSettingsRequestSchema,
+  UpdateSkillRequestSchema,
+} from '@parley/protocol';
+import { sql } from 'kysely';
+import type { z } from 'zod';
+import { AppError } from '../../core/app-error.ts';
+import type { Clock } from '../../core/clock.ts';
+import { isSupervisor, type Principal, principalId, requireUser } from '../../core/principal.ts';
+import type { EventBus } from '../../infra/bus/event-bus.ts';
+import type { Db } from '../../infra/db/database.ts';
+import { isUniqueViolation } from '../../infra/db/pg-errors.ts';
+import type { Logger } from '../../infra/telemetry/logger.ts';
+import type { ConversationRoutingPort, ConversationService } from '../conversations/index.ts';
+import { isWithinBusinessHours } from './business-hours.ts';
+import { noticeWaiting, queuePosition, type RouterDeps, routeAccount } from './router.ts';
+import {
+  AfterCommit,
+  DEFAULT_SETTINGS,
+  loadAgentStatuses,
+  loadSettings,
+  lockAccountRouting,
+  type RoutingRow,
+  STALE_AFTER_HEARTBEATS,
+  toConversationRouting,
+  toSkill,
+  type Trx,
+} from './routing-store.ts';
+
+type ConversationRow = Awaited<ReturnType<ConversationService['lockForUpdate']>>;
+
+export interface RoutingOptions {
+  /** How often gateways refresh their agents' connections; three missed refreshes make a connection stale. */
+  heartbeatMs: number;
+  /** Identifies this process among the nodes sharing the database. */
+  nodeId: string;
+}
+
+export interface RoutingHooks {
+  onAssigned?(waitMs: number, kind: 'assign' | 'offer'): void;
+  onPass?(durationMs: number): void;
+}
+
+const validation = (path: string, message: string) => new AppError('VALIDATION_FAILED', message, { issues: [{ path, message, code: 'invalid_value' }] });
+
+/**
+ * Routing: skills, agents' states and capacity, the queue of each skill, assignment, offers, transfers and the
+ * timers of a conversation's life (ring time-outs, transfer fallback, lost connections, response targets, auto-close).
+ * Every decision is made in PostgreSQL under a per-account lock, so any number of nodes can route one account.
+ */
+export class RoutingService {
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly dirty = new Set<string>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly conversations: ConversationService,
+    private readonly bus: EventBus,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly options: RoutingOptions,
+    private readonly hooks: RoutingHooks = {},
+  ) {}
+
+  private get deps(): RouterDeps {
+    return {
+      db: this.db,
+      bus: this.bus,
+      conversations: this.conversations,
+      clock: this.clock,
+      logger: this.logger,
+      heartbeatMs: this.options.heartbeatMs,
+      ...(this.hooks.onAssigned ? { onAssigned: this.hooks.onAssigned } : {}),
+    };
+  }
+
+  // ---------- routing passes ----------
+
+  /** Asks for a routing pass of the account; passes of one account never overlap in this process and coalesce. */
+  requestRouting(accountId: string): Promise<void> {
+    const current = this.running.get(accountId);
+    if (current) {
+      this.dirty.add(accountId);
+      return current;
+    }
+    const run = (async () => {
+      try {
+        do {
+          this.dirty.delete(accountId);
+          const started = performance.now();
+          await routeAccount(this.deps, accountId);
+          this.hooks.onPass?.(performance.now() - started);
+        } while (this.dirty.has(accountId));
+      } catch (error) {
+        this.logger.error({ err: error, accountId }, 'routing pass failed; the next sweep retries');
+      } finally {
+        this.running.delete(accountId);
+      }
+    })();
+    this.running.set(accountId, run);
+    return run;
+  }
+
+  /** Resolves when no routing pass is running (tests and shutdown). */
+  async settle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running.values()]);
+  }
+
+  /** Routes every account with a waiting conversation (the periodic safety net for triggers lost with a node). */
+  async routeAllWaiting(): Promise<void> {
+    const accounts = await this.db.selectFrom('conversation_routing').select('account_id').distinct().where('status', '=', 'queued').execute();
+    await Promise.all(accounts.map((a) => this.requestRouting(a.account_id)));
+  }
+
+  // ---------- the conversation module's port ----------
+
+  readonly port: ConversationRoutingPort = {
+    opened: async (trx, conversation, entry) => {
+      let skillId: string | null;
+      if (entry.skillId) {
+        const skill = await trx.selectFrom('skills').select('id').where('id', '=', entry.skillId).where('account_id', '=', conversation.account_id).executeTakeFirst();
+        if (!skill) throw validation('skillId', 'Unknown skill');
+        skillId = skill.id;
+      } else {
+        skillId = (await loadSettings(trx, conversation.account_id)).defaultSkillId;
+      }
+      await trx
+        .insertInto('conversation_routing')
+        .values({ conversation_id: conversation.id, account_id: conversation.account_id, status: 'new', skill_id: skillId, priority: 0, last_activity_at: this.clock.now(), passed_agents: '[]' })
+        .execute();
+    },
+    reopened: async (trx, conversation, previousAgentId) => {
+      const now = this.clock.now();
+      const settings = await loadSettings(trx, conversation.account_id);
+      await this.ensureRow(trx, conversation);
+      await trx
+        .updateTable('conversation_routing')
+        .set({
+          status: 'queued',
+          queued_at: now,
+          queue_order_at: now,
+          agent_id: null,
+          assigned_at: null,
+          offered_to: null,
+          offer_expires_at: null,
+          passed_agents: '[]',
+          target_agent_id: previousAgentId,
+          target_until: previousAgentId ? new Date(now.getTime() + settings.transferFallbackSeconds * 1000) : null,
+          transfer_note: null,
+          awaiting_since: null,
+          response_due_at: null,
+          breached_at: null,
+          idle_warned_at: null,
+          last_activity_at: now,
+          queue_notice_sent: false,
+        })
+        .where('conversation_id', '=', conversation.id)
+        .execute();
+    },
+    reopenWindowSeconds: async (accountId) => (await loadSettings(this.db, accountId)).reopenWindowSeconds,
+    messageStored: async (trx, conversation, role, audience) => this.messageStored(trx, conversation, role, audience),
+    taken: async (trx, conversation, agentId) => {
+      await this.assertCapacity(trx, conversation.account_id, agentId);
+      await this.ensureRow(trx, conversation);
+      const now = this.clock.now();
+      await trx
+        .updateTable('conversation_routing')
+        .set({ status: 'assigned', agent_id: agentId, assigned_at: now, offered_to: null, offer_expires_at: null, target_agent_id: null, target_until: null, passed_agents: '[]' })
+        .where('conversation_id', '=', conversation.id)
+        .execute();
+      await this.touchAgent(trx, conversation.account_id, agentId, { last_assigned_at: now });
+    },
+    closed: async (trx, conversation) => {
+      await trx
+        .updateTable('conversation_routing')
+        .set({ status: 'closed', offered_to: null, offer_expires_at: null, target_agent_id: null, target_until: null, awaiting_since: null, response_due_at: null })
+        .where('conversation_id', '=', conversation.id)
+        .execute();
+    },
+    describe: async (db, ids) => {
+      if (ids.length === 0) return new Map<string, ConversationRouting>();
+      const rows = await db.selectFrom('conversation_routing').selectAll().where('conversation_id', 'in', ids).execute();
+      return new Map(rows.map((r) => [r.conversation_id, toConversationRouting(r)]));
+    },
+    changed: (accountId) => {
+      void this.requestRouting(accountId);
+    },
+  };
+
+  private async messageStored(trx: Trx, conversation: ConversationRow, role: ParticipantRole | 'system', audience: 'all' | 'agents_and_managers'): Promise<void> {
+    if (role === 'system' || audience !== 'all') return;
+    const now = this.clock.now();
+    const row = await this.ensureRow(trx, conversation);
+    if (role === 'consumer') {
+      const awaiting = row.awaiting_since ?? now;
+      const target = row.skill_id ? (await trx.selectFrom('skills').select('response_target_seconds').where('id', '=', row.skill_id).executeTakeFirst())?.response_target_seconds : null;
+      const startsQueue = row.status === 'new';
+      await trx
+        .updateTable('conversation_routing')
+        .set({
+          awaiting_since: awaiting,
+          response_due_at: target ? new Date(awaiting.getTime() + target * 1000) : null,
+          idle_warned_at: null,
+          last_activity_at: now,
+          ...(startsQueue ? { status: 'queued' as const, queued_at: now, queue_order_at: now, queue_notice_sent: false } : {}),
+        })
+        .where('conversation_id', '=', conversation.id)
+        .execute();
+    } else {
+      // An answer from the agent's side: nothing is waiting on them any more.
+      await trx
+        .updateTable('conversation_routing')
+        .set({ awaiting_since: null, response_due_at: null, breached_at: null, last_activity_at: now, idle_warned_at: null })
+        .where('conversation_id', '=', conversation.id)
+        .execute();
+    }
+  }
+
+  /** The routing row of a conversation, created for conversations that predate routing. */
+  private async ensureRow(trx: Trx, conversation: ConversationRow): Promise<RoutingRow> {
+    const existing = await trx.selectFrom('conversation_routing').selectAll().where('conversation_id', '=', conversation.id).executeTakeFirst();
+    if (existing) return existing;
+    const settings = await loadSettings(trx, conversation.account_id);
+    return trx
+      .insertInto('conversation_routing')
+      .values({
+        conversation_id: conversation.id,
+        account_id: conversation.account_id,
+        status: conversation.state === 'closed' ? 'closed' : conversation.assigned_agent_id ? 'assigned' : 'new',
+        agent_id: conversation.assigned_agent_id,
+        skill_id: settings.defaultSkillId,
+        priority: 0,
+        last_activity_at: this.clock.now(),
+        passed_agents: '[]',
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  private async assertCapacity(trx: Trx, accountId: string, agentId: string): Promise<void> {
+    const [status] = await loadAgentStatuses(trx, accountId, this.clock.now(), this.options.heartbeatMs, [agentId]);
+    if (!status) throw validation('agentId', 'Unknown agent');
+    if (status.assigned + status.offered >= status.maxConversations) {
+      throw new AppError('AGENT_AT_CAPACITY', `${status.name} already holds ${status.assigned} of ${status.maxConversations} conversations`, {
+        assigned: status.assigned,
+        maxConversations: status.maxConversations,
+      });
+    }
+  }
+
+  private async touchAgent(trx: Trx, accountId: string, userId: string, values: { last_assigned_at?: Date }): Promise<void> {
+    await trx
+      .insertInto('agent_states')
+      .values({ user_id: userId, account_id: accountId, state: 'offline', reason: null, state_since: this.clock.now(), max_conversations: null, ...values })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet(values))
+      .execute();
+  }
+
+  // ---------- settings and skills ----------
+
+  getSettings(principal: Principal): Promise<RoutingSettings> {
+    return loadSettings(this.db, principal.accountId);
+  }
+
+  async updateSettings(principal: Principal, input: z.infer<typeof UpdateRoutingSettingsRequestSchema>): Promise<RoutingSettings> {
+    const accountId = principal.accountId;
+    if (input.defaultSkillId) {
+      const skill = await this.db.selectFrom('skills').select('id').where('id', '=', input.defaultSkillId).where('account_id', '=', accountId).executeTakeFirst();
+      if (!skill) throw validation('defaultSkillId', 'Unknown skill');
+    }
+    const next = { ...(await loadSettings(this.db, accountId)), ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as RoutingSettings;
+    const values = {
+      default_skill_id: next.defaultSkillId,
+      default_max_conversations: next.defaultMaxConversations,
+      disconnect_grace_seconds: next.disconnectGraceSeconds,
+      transfer_fallback_seconds: next.transferFallbackSeconds,
+      auto_close_seconds: next.autoCloseSeconds,
+      auto_close_warning_seconds: next.autoCloseWarningSeconds,
+      reopen_window_seconds: next.reopenWindowSeconds,
+    };
+    await this.db
+      .insertInto('routing_settings')
+      .values({ account_id: accountId, ...values })
+      .onConflict((oc) => oc.column('account_id').doUpdateSet(values))
+      .execute();
+    void this.requestRouting(accountId);
+    return next;
+  }
+
+  async listSkills(principal: Principal): Promise<{ items: Skill[] }> {
+    const rows = await this.db.selectFrom('skills').selectAll().where('account_id', '=', principal.accountId).orderBy('name').execute();
+    return { items: rows.map(toSkill) };
+  }
+
+  async createSkill(principal: Principal, input: z.infer<typeof CreateSkillRequestSchema>): Promise<Skill> {
+    try {
+      const row = await this.db
+        .insertInto('skills')
+        .values({
+          account_id: principal.accountId,
+          name: input.name,
+          routing_mode: input.routingMode,
+          ring_timeout_seconds: input.ringTimeoutSeconds,
+          response_target_seconds: input.responseTargetSeconds,
+          business_hours: input.businessHours,
+          off_hours_message: input.offHoursMessage,
+          no_agents_message: input.noAgentsMessage,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toSkill(row);
+    } catch (error) {
+      if (isUniqueViolation(error, 'skills_name_per_account')) throw new AppError('CONFLICT', `A skill named "${input.name}" exists already`);
+      throw error;
+    }
+  }
+
+  async updateSkill(principal: Principal, id: string, input: z.infer<typeof UpdateSkillRequestSchema>): Promise<Skill> {
+    const set: Record<string, unknown> = {};
+    if (input.name !== undefined) set.name = input.name;
+    if (input.routingMode !== undefined) set.routing_mode = input.routingMode;
+    if (input.ringTimeoutSeconds !== undefined) set.ring_timeout_seconds = input.ringTimeoutSeconds;
+    if (input.responseTargetSeconds !== undefined) set.response_target_seconds = input.responseTargetSeconds;
+    if (input.businessHours !== undefined) set.business_hours = input.businessHours;
+    if (input.offHoursMessage !== undefined) set.off_hours_message = input.offHoursMessage;
+    if (input.noAgentsMessage !== undefined) set.no_agents_message = input.noAgentsMessage;
+    try {
+      const q = this.db.updateTable('skills').where('id', '=', id).where('account_id', '=', principal.accountId);
+      const row =
+        Object.keys(set).length > 0
+          ? await q.set(set).returningAll().executeTakeFirst()
+          : await this.db.selectFrom('skills').selectAll().where('id', '=', id).where('account_id', '=', principal.accountId).executeTakeFirst();
+      if (!row) throw new AppError('NOT_FOUND', 'Skill not found');
+      void this.requestRouting(principal.accountId);
+      return toSkill(row);
+    } catch (error) {
+      if (isUniqueViolation(error, 'skills_name_per_account')) throw new AppError('CONFLICT', `A skill named "${input.name}" exists already`);
+      throw error;
+    }
+  }
+
+  // ---------- agents ----------
+
+  async listAgents(principal: Principal): Promise<{ items: AgentStatus[] }> {
+    return { items: await loadAgentStatuses(this.db, principal.accountId, this.clock.now(), this.options.heartbeatMs) };
+  }
+
+  async agentStatus(principal: Principal, userId: string): Promise<AgentStatus> {
+    const [status] = await loadAgentStatuses(this.db, principal.accountId, this.clock.now(), this.options.heartbeatMs, [userId]);
+    if (!status) throw new AppError('NOT_FOUND', 'User not found');
+    return status;
+  }
+
+  myState(principal: Principal): Promise<AgentStatus> {
+    return this.agentStatus(principal, requireUser(principal).userId);
+  }
+
+  /**
+   * Sets an agent's state. Going offline returns their conversations to the queue (keeping their place); going away
+   * keeps them but rings nothing more; offers ringing for them move on at once unless they stay online.
+   */
+  async setState(principal: Principal, userId: string, state: AgentState, reason: string | null = null): Promise<AgentStatus> {
+    const user = requireUser(principal);
+    if (userId !== user.userId && !isSupervisor(principal)) throw new AppError('FORBIDDEN', "Only managers and admins set another agent's state");
+    const target = await this.db.selectFrom('users').select(['id', 'disabled']).where('id', '=', userId).where('account_id', '=', user.accountId).executeTakeFirst();
+    if (!target) throw new AppError('NOT_FOUND', 'User not found');
+    if (target.disabled && state !== 'offline') throw new AppError('AGENT_UNAVAILABLE', 'The user is disabled');
+    await this.applyState(user.accountId, userId, state, reason);
+    return this.agentStatus(principal, userId);
+  }
+
+  private async applyState(accountId: string, userId: string, state: AgentState, reason: string | null): Promise<void> {
+    const after = new AfterCommit();
+    await this.db.transaction().execute(async (trx) => {
+      await lockAccountRouting(trx, accountId);
+      const now = this.clock.now();
+      const previous = await trx.selectFrom('agent_states').select(['state', 'reason']).where('user_id', '=', userId).executeTakeFirst();
+      const changed = previous?.state !== state || previous.reason !== reason;
+      await trx
+        .insertInto('agent_states')
+        .values({ user_id: userId, account_id: accountId, state, reason, state_since: now, max_conversations: null })
+        .onConflict((oc) => oc.column('user_id').doUpdateSet(changed ? { state, reason, state_since: now } : { state, reason }))
+        .execute();
+      if (state !== 'online') await this.returnOffers(trx, accountId, userId, after);
+      if (state === 'offline') await this.backToQueue(trx, accountId, userId, after);
+      after.agent(userId);
+      after.account(accountId);
+    });
+    await after.publish(this.deps, accountId);
+    void this.requestRouting(accountId);
+  }
+
+  async updateAgentRouting(principal: Principal, userId: string, input: z.infer<typeof UpdateAgentRoutingRequestSchema>): Promise<AgentStatus> {
+    const accountId = principal.accountId;
+    const target = await this.db.selectFrom('users').select('id').where('id', '=', userId).where('account_id', '=', accountId).executeTakeFirst();
+    if (!target) throw new AppError('NOT_FOUND', 'User not found');
+    const skillIds = input.skillIds ? [...new Set(input.skillIds)] : undefined;
+    if (skillIds && skillIds.length > 0) {
+      const found = await this.db.selectFrom('skills').select('id').where('account_id', '=', accountId).where('id', 'in', skillIds).execute();
+      if (found.length !== skillIds.length) throw validation('skillIds', 'Unknown skill');
+    }
+    const after = new AfterCommit();
+    await this.db.transaction().execute(async (trx) => {
+      if (input.maxConversations !== undefined) {
+        await trx
+          .insertInto('agent_states')
+          .values({ user_id: userId, account_id: accountId, state: 'offline', reason: null, state_since: this.clock.now(), max_conversations: input.maxConversations })
+          .onConflict((oc) => oc.column('user_id').doUpdateSet({ max_conversations: input.maxConversations ?? null }))
+          .execute();
+      }
+      if (skillIds) {
+        await trx.deleteFrom('agent_skills').where('user_id', '=', userId).execute();
+        if (skillIds.length > 0)
+          await trx
+            .insertInto('agent_skills')
+            .values(skillIds.map((skill_id) => ({ user_id: userId, skill_id, account_id: accountId })))
+            .execute();
+      }
+      after.agent(userId);
+    });
+    await after.publish(this.deps, accountId);
+    void this.requestRouting(accountId);
+    return this.agentStatus(principal, userId);
+  }
+
+  /** Offers ringing for the agent go back to the queue (the agent counts as having passed). */
+  private async returnOffers(trx: Trx, accountId: string, userId: string, after: AfterCommit): Promise<void> {
+    const offers = await trx
+      .updateTable('conversation_routing')
+      .set({ status: 'queued', offered_to: null, offer_expires_at: null, passed_agents: sql`passed_agents || ${JSON.stringify([userId])}::jsonb` })
+      .where('account_id', '=', accountId)
+      .where('status', '=', 'offered')
+      .where('offered_to', '=', userId)
+      .returning('conversation_id')
+      .execute();
+    for (const o of offers) after.conversation(o.conversation_id);
+  }
+
+  /** The agent's conversations go back to the queue, keeping their place in it. */
+  private async backToQueue(trx: Trx, accountId: string, userId: string, after: AfterCommit): Promise<void> {
+    const held = await trx.selectFrom('conversation_routing').select('conversation_id').where('account_id', '=', accountId).where('status', '=', 'assigned').where('agent_id', '=', userId).execute();
+    const now = this.clock.now();
+    for (const { conversation_id } of held) {
+      const conversation = await this.conversations.lockForUpdate(trx, conversation_id, accountId);
+      const events = await this.conversations.unassignAgent(trx, conversation);
+      await trx
+        .updateTable('conversation_routing')
+        .set((eb) => ({
+          status: 'queued',
+          agent_id: null,
+          assigned_at: null,
+          queued_at: now,
+          queue_order_at: eb.fn.coalesce('queue_order_at', sql<Date>`${now}`),
+          queue_notice_sent: true,
+          idle_warned_at: null,
+          last_activity_at: now,
+        }))
+        .where('conversation_id', '=', conversation_id)
+        .execute();
+      after.conversation(conversation_id, events);
+    }
+  }
+
+  // ---------- presence (from the realtime gateway) ----------
+
+  async connectionOpened(principal: Principal, connectionId: string): Promise<void> {
+    if (principal.kind !== 'user') return;
+    const now = this.clock.now();
+    await this.db
+      .insertInto('agent_connections')
+      .values({ id: connectionId, user_id: principal.userId, account_id: principal.accountId, node_id: this.options.nodeId, connected_at: now, heartbeat_at: now })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now }))
+      .execute();
+    await this.db.updateTable('agent_states').set({ disconnected_at: null }).where('user_id', '=', principal.userId).execute();
+    const after = new AfterCommit();
+    after.agent(principal.userId);
+    after.account(principal.accountId);
+    await after.publish(this.deps, principal.accountId);
+    void this.requestRouting(principal.accountId);
+  }
+
+  async connectionClosed(principal: Principal, connectionId: string): Promise<void> {
+    if (principal.kind !== 'user') return;
+    await this.db.deleteFrom('agent_connections').where('id', '=', connectionId).execute();
+    const now = this.clock.now();
+    const left = await this.db
+      .selectFrom('agent_connections')
+      .select('id')
+      .where('user_id', '=', principal.userId)
+      .where('heartbeat_at', '>', new Date(now.getTime() - STALE_AFTER_HEARTBEATS * this.options.heartbeatMs))
+      .executeTakeFirst();
+    if (!left) await this.db.updateTable('agent_states').set({ disconnected_at: now }).where('user_id', '=', principal.userId).where('disconnected_at', 'is', null).execute();
+    const after = new AfterCommit();
+    after.agent(principal.userId);
+    after.account(principal.accountId);
+    await after.publish(this.deps, principal.accountId);
+  }
+
+  /** The gateway of this node refreshes its connections; a node that dies stops doing so and its agents go stale. */
+  async heartbeat(connectionIds: readonly string[]): Promise<void> {
+    if (connectionIds.length === 0) return;
+    await this.db.updateTable('agent_connections').set({ heartbeat_at: this.clock.now() }).where('node_id', '=', this.options.nodeId).where('id', 'in', connectionIds).execute();
+  }
+
+  // ---------- conversations: transfer, assign, offers, queue ----------
+
+  async transfer(principal: Principal, conversationId: string, input: z.infer<typeof TransferRequestSchema>): Promise<ConversationSummary> {
+    const accountId = principal.accountId;
+    if (input.skillId) {
+      const skill = await this.db.selectFrom('skills').select('id').where('id', '=', input.skillId).where('account_id', '=', accountId).executeTakeFirst();
+      if (!skill) throw validation('skillId', 'Unknown skill');
+    }
+    if (input.agentId) {
+      const agent = await this.db.selectFrom('users').select(['id', 'disabled']).where('id', '=', input.agentId).where('account_id', '=', accountId).executeTakeFirst();
+      if (!agent) throw validation('agentId', 'Unknown agent');
+      if (agent.disabled) throw new AppError('AGENT_UNAVAILABLE', 'The agent is disabled');
+    }
+    const after = new AfterCommit();
+    await this.db.transaction().execute(async (trx) => {
+      const conversation = await this.conversations.lockForUpdate(trx, conversationId, accountId);
+      this.assertMayRoute(principal, conversation);
+      if (conversation.state !== 'open') throw new AppError('CONVERSATION_CLOSED', 'The conversation is closed');
+      const row = await this.ensureRow(trx, conversation);
+      const now = this.clock.now();
+      const settings = await loadSettings(trx, accountId);
+      const events = [];
+      if (input.note) {
+        const by = principal.kind === 'user' ? principal.name : 'Integration';
+        events.push(...(await this.conversations.appendSystemMessage(trx, conversation, `Transfer note from ${by}: ${input.note}`, 'agents_and_managers')));
+      }
+      events.push(...(await this.conversations.unassignAgent(trx, conversation)));
+      await trx
+        .updateTable('conversation_routing')
+        .set({
+          status: 'queued',
+          skill_id: input.skillId ?? row.skill_id,
+          agent_id: null,
+          assigned_at: null,
+          offered_to: null,
+          offer_expires_at: null,
+          passed_agents: input.agentId ? '[]' : JSON.stringify(conversation.assigned_agent_id ? [conversation.assigned_agent_id] : []),
+          target_agent_id: input.agentId ?? null,
+          target_until: input.agentId ? new Date(now.getTime() + settings.transferFallbackSeconds * 1000) : null,
+          transfer_note: input.note ?? null,
+          queued_at: now,
+          queue_order_at: row.queue_order_at ?? now,
+          queue_notice_sent: true,
+          last_activity_at: now,
+        })
+        .where('conversation_id', '=', conversation.id)
+        .execute();
+      after.conversation(conversation.id, events);
+      if (conversation.assigned_agent_id) after.agent(conversation.assigned_agent_id);
+      after.account(accountId);
+    });
+    await after.publish(this.deps, accountId);
+    await this.requestRouting(accountId);
+    return this.conversations.get(principal, conversationId).catch(() => this.summaryAsSystem(conversationId));
+  }
+
+  /** Managers give a conversation to an agent directly (within the agent's capacity). */
+  async assign(principal: Principal, conversationId: string, agentId: string): Promise<ConversationSummary> {
+    const accountId = principal.accountId;
+    const agent = await this.db.selectFrom('users').select(['id', 'name', 'disabled']).where('id', '=', agentId).where('account_id', '=', accountId).executeTakeFirst();
+    if (!agent) throw validation('agentId', 'Unknown agent');
+    const after = new AfterCommit();
+    await this.db.transaction().execute(async (trx) => {
+      await lockAccountRouting(trx, accountId);
+      const conversation = await this.conversations.lockForUpdate(trx, conversationId, accountId);
+      if (conversation.state !== 'open') throw new AppError('CONVERSATION_CLOSED', 'The conversation is closed');
+      if (conversation.assigned_agent_id === agentId) return;
+      const [status] = await loadAgentStatuses(trx, accountId, this.clock.now(), this.options.heartbeatMs, [agentId]);
+      if (agent.disabled || !status || status.state === 'offline') throw new AppError('AGENT_UNAVAILABLE', `${agent.name} is not online`);
+      await this.assertCapacity(trx, accountId, agentId);
+      const previous = conversation.assigned_agent_id;
+      await this.ensureRow(trx, conversation);
+      const now = this.clock.now();
+      await trx
+        .updateTable('conversation_routing')
+        .set({ status: 'assigned', agent_id: agentId, assigned_at: now, offered_to: null, offer_expires_at: null, target_agent_id: null, target_until: null, passed_agents: '[]' })
+        .where('conversation_id', '=', conversation.id)
+        .execute();
+      await this.touchAgent(trx, accountId, agentId, { last_assigned_at: now });
+      after.conversation(conversation.id, await this.conversations.assignAgent(trx, conversation, { id: agent.id, name: agent.name }));
+      after.agent(agentId);
+      if (previous) after.agent(previous);
+      after.account(accountId);
+    });
+    await after.publish(this.deps, accountId);
+    void this.requestRouting(accountId);
+    return this.conversations.get(principal, conversationId);
+  }
+
+  async accept(principal: Principal, conversationId: string): Promise<ConversationSummary> {
+    const user = requireUser(principal);
+    const after = new AfterCommit();
+    await this.db.transaction().execute(async (trx) => {
+      const conversation = await this.conversations.lockForUpdate(trx, conversationId, user.accountId);
+      const now = this.clock.now();
+      const accepted = await trx
+        .updateTable('conversation_routing')
+        .set({ status: 'assigned', agent_id: user.userId, assigned_at: now, offered_to: null, offer_expires_at: null, target_agent_id: null, target_until: null, passed_agents: '[]' })
+        .where('conversation_id', '=', conversationId)
+        .where('status', '=', 'offered')
+        .where('offered_to', '=', user.userId)
+        .where('offer_expires_at', '>', now)
+        .executeTakeFirst();
+      if (Number(accepted.numUpdatedRows) === 0) throw new AppError('NOT_OFFERED', 'This conversation is not ringing for you (any more)');
+      after.conversation(conversation.id, await this.conversations.assignAgent(trx, conversation, { id: user.userId, name: user.name }));
+      after.agent(user.userId);
+      after.account(user.accountId);
+    });
+    await after.publish(this.deps, user.accountId);
+    return this.conversations.get(principal, conversationId);
+  }
+
+  async decline(principal: Principal, conversationId: string): Promise<ConversationRouting> {
+    const user = requireUser(principal);
+    const after = new AfterCommit();
+    const row = await this.db.transaction().execute(async (trx) => {
+      await this.conversations.lockForUpdate(trx, conversationId, user.accountId);
+      const declined = await trx
+        .updateTable('conversation_routing')
+        .set({ status: 'queued', offered_to: null, offer_expires_at: null, passed_agents: sql`passed_agents || ${JSON.stringify([user.userId])}::jsonb` })
+        .where('conversation_id', '=', conversationId)
+        .where('status', '=', 'offered')
+        .where('offered_to', '=', user.userId)
+        .returningAll()
+        .executeTakeFirst();
+      if (!declined) throw new AppError('NOT_OFFERED', 'This conversation is not ringing for you (any more)');
+      after.conversation(conversationId);
+      after.agent(user.userId);
+      after.account(user.accountId);
+      return declined;
+    });
+    await after.publish(this.deps, user.accountId);
+    void this.requestRouting(user.accountId);
+    return toConversationRouting(row);
+  }
+
+  async queuePosition(principal: Principal, conversationId: string) {
+    await this.conversations.get(principal, conversationId); // access check: the conversation's viewers only
+    const now = this.clock.now();
+    const position = await queuePosition(this.db, principal.accountId, conversationId, this.options.heartbeatMs, now);
+    const skill = position.skillId ? await this.db.selectFrom('skills').select('business_hours').where('id', '=', position.skillId).executeTakeFirst() : undefined;
+    return {
+      conversationId,
+      status: position.status as ConversationRouting['status'],
+      position: position.position,
+      estimatedWaitSeconds: position.estimatedWaitSeconds,
+      agentsOnline: position.agentsOnline,
+      open: isWithinBusinessHours(skill?.business_hours ?? null, now),
+    };
+  }
+
+  // ---------- live view ----------
+
+  async liveView(accountId: string): Promise<LiveView> {
+    const now = this.clock.now();
+    const [skills, agents, rows] = await Promise.all([
+      this.db.selectFrom('skills').selectAll().where('account_id', '=', accountId).orderBy('name').execute(),
+      loadAgentStatuses(this.db, accountId, now, this.options.heartbeatMs),
+      this.db
+        .selectFrom('conversation_routing')
+        .select((eb) => [
+          'skill_id',
+          eb.fn.countAll<string>().filterWhere('status', 'in', ['queued', 'offered']).as('queued'),
+          eb.fn.min('queued_at').filterWhere('status', 'in', ['queued', 'offered']).as('oldest'),
+          eb.fn.countAll<string>().filterWhere('status', '=', 'assigned').as('assigned'),
+          eb.fn.countAll<string>().filterWhere('breached_at', 'is not', null).as('breached'),
+        ])
+        .where('account_id', '=', accountId)
+        .where('status', 'in', ['queued', 'offered', 'assigned'])
+        .groupBy('skill_id')
+        .execute(),
+    ]);
+    const bucket = (skillId: string | null, name: string, open: boolean) => {
+      const row = rows.find((r) => r.skill_id === skillId);
+      const staffed = agents.filter((a) => skillId === null || a.skillIds.includes(skillId));
+      const online = staffed.filter((a) => a.state === 'online' && a.connected);
+      const oldest = row?.oldest ? new Date(row.oldest as unknown as string | Date) : null;
+      return {
+        skillId,
+        name,
+        queued: Number(row?.queued ?? 0),
+        longestWaitSeconds: oldest ? Math.max(0, Math.round((now.getTime() - oldest.getTime()) / 1000)) : null,
+        agentsOnline: online.length,
+        agentsAway: staffed.filter((a) => a.state === 'away' || a.state === 'back_soon').length,
+        assigned: Number(row?.assigned ?? 0),
+        capacity: online.reduce((sum, a) => sum + a.maxConversations, 0),
+        breached: Number(row?.breached ?? 0),
+        open,
+      };
+    };
+    const list = skills.map((s) => bucket(s.id, s.name, isWithinBusinessHours(s.business_hours, now)));
+    if (rows.some((r) => r.skill_id === null) || skills.length === 0) list.push(bucket(null, 'No skill', true));
+    return { at: now.toISOString(), skills: list, agents };
+  }
+
+  getLiveView(principal: Principal): Promise<LiveView> {
+    return this.liveView(principal.accountId);
+  }
+
+  private assertMayRoute(principal: Principal, conversation: ConversationRow): void {
+    if (conversation.account_id !== principal.accountId) throw new AppError('NOT_FOUND', 'Conversation not found');
+    if (principal.kind === 'consumer') throw new AppError('FORBIDDEN', 'Consumers cannot transfer conversations');
+    if (principal.kind === 'api_key') {
+      if (!principal.scopes.includes('conversations:write')) throw new AppError('FORBIDDEN', 'The API key lacks the conversations:write scope');
+      return;
+    }
+    if (isSupervisor(principal)) return;
+    if (conversation.assigned_agent_id !== principalId(principal)) {
+      if (conversation.assigned_agent_id === null && conversation.state === 'open') throw new AppError('NOT_A_PARTICIPANT', 'Take the conversation before transferring it');
+      throw new AppError('NOT_FOUND', 'Conversation not found');
+    }
+  }
+
+  private summaryAsSystem(conversationId: string): Promise<ConversationSummary> {
+    return this.db.transaction().execute((trx) => this.conversations.summaryInTransaction(trx, conversationId));
+  }
+
+  // ---------- timers ----------
+
+  /**
+   * Everything that happens because time passed, run by every node every second or so; each change is a conditional
+   * update, so it happens once however many nodes sweep. Ring time-outs, transfer fallbacks, stale connections, lost
+   * connections beyond the grace period, response-target breaches, auto-close warnings and auto-closes.
+   */
+  async sweep(): Promise<{ expiredOffers: number; fallbacks: number; staleConnections: number; agentsLost: number; breaches: number; warnings: number; closes: number; queueNotices: number }> {
+    const now = this.clock.now();
+    const accounts = new Set<string>();
+    const result = { expiredOffers: 0, fallbacks: 0, staleConnections: 0, agentsLost: 0, breaches: 0, warnings: 0, closes: 0, queueNotices: 0 };
+
+    // Offers nobody accepted in time ring for the next agent.
+    const expired = await this.db
+      .updateTable('conversation_routing')
+      .set({ status: 'queued', offered_to: null, offer_expires_at: null, passed_agents: sql`passed_agents || jsonb_build_array(offered_to)` })
+      .where('status', '=', 'offered')
+      .where('offer_expires_at', '<=', now)
+      .returning(['account_id', 'conversation_id'])
+      .execute();
+    result.expiredOffers = expired.length;
+    for (const e of expired) accounts.add(e.account_id);
+
+    // A conversation transferred to an agent who did not take it goes to anyone with the skill.
+    const fallbacks = await this.db
+      .updateTable('conversation_routing')
+      .set({ target_agent_id: null, target_until: null })
+      .where('status', '=', 'queued')
+      .where('target_until', '<=', now)
+      .returning('account_id')
+      .execute();
+    result.fallbacks = fallbacks.length;
+    for (const f of fallbacks) accounts.add(f.account_id);
+
+    // Connections of a node that stopped refreshing them (it died) are gone.
+    const stale = await this.db
+      .deleteFrom('agent_connections')
+      .where('heartbeat_at', '<=', new Date(now.getTime() - STALE_AFTER_HEARTBEATS * this.options.heartbeatMs))
+      .returning(['user_id', 'account_id', 'heartbeat_at'])
+      .execute();
+    result.staleConnections = stale.length;
+    for (const s of stale) {
+      const left = await this.db.selectFrom('agent_connections').select('id').where('user_id', '=', s.user_id).executeTakeFirst();
+      if (!left) await this.db.updateTable('agent_states').set({ disconnected_at: s.heartbeat_at }).where('user_id', '=', s.user_id).where('disconnected_at', 'is', null).execute();
+    }
+
+    // Agents gone beyond the grace period: offline, their conversations back to the queue.
+    const lost = await this.db
+      .selectFrom('agent_states')
+      .innerJoin('accounts', 'accounts.id', 'agent_states.account_id')
+      .leftJoin('routing_settings', 'routing_settings.account_id', 'agent_states.account_id')
+      .select(['agent_states.user_id', 'agent_states.account_id', 'agent_states.disconnected_at', 'routing_settings.disconnect_grace_seconds'])
+      .where('agent_states.state', '!=', 'offline')
+      .where('agent_states.disconnected_at', 'is not', null)
+      .execute();
+    for (const agent of lost) {
+      const grace = agent.disconnect_grace_seconds ?? DEFAULT_SETTINGS.disconnectGraceSeconds;
+      if (!agent.disconnected_at || agent.disconnected_at.getTime() + grace * 1000 > now.getTime()) continue;
+      const connected = await this.db.selectFrom('agent_connections').select('id').where('user_id', '=', agent.user_id).executeTakeFirst();
+      if (connected) continue;
+      this.logger.info({ userId: agent.user_id, accountId: agent.account_id }, 'agent lost their connection beyond the grace period: offline, conversations back to the queue');
+      await this.applyState(agent.account_id, agent.user_id, 'offline', 'connection lost');
+      result.agentsLost += 1;
+    }
+
+    // Response targets passed without an answer.
+    const breaches = await this.db
+      .updateTable('conversation_routing')
+      .set({ breached_at: now })
+      .where('status', 'in', ['queued', 'offered', 'assigned'])
+      .where('response_due_at', '<=', now)
+      .where('breached_at', 'is', null)
+      .returning(['account_id', 'conversation_id'])
+      .execute();
+    result.breaches = breaches.length;
+    for (const b of breaches) {
+      accounts.add(b.account_id);
+      const after = new AfterCommit();
+      after.conversation(b.conversation_id);
+      await after.publish(this.deps, b.account_id);
+    }
+
+    // Idle conversations waiting on the consumer: a warning first, then the close.
+    const idle = await this.db
+      .selectFrom('conversation_routing')
+      .leftJoin('routing_settings', 'routing_settings.account_id', 'conversation_routing.account_id')
+      .select([
+        'conversation_routing.conversation_id',
+        'conversation_routing.account_id',
+        'conversation_routing.status',
+        'conversation_routing.last_activity_at',
+        'conversation_routing.idle_warned_at',
+        'routing_settings.auto_close_seconds',
+        'routing_settings.auto_close_warning_seconds',
+      ])
+      .where('conversation_routing.status', 'in', ['new', 'assigned'])
+      .where('conversation_routing.awaiting_since', 'is', null)
+      .where('conversation_routing.last_activity_at', '<=', new Date(now.getTime() - 60_000))
+      .limit(1000)
+      .execute();
+    for (const c of idle) {
+      const configured = await this.db.selectFrom('routing_settings').select('account_id').where('account_id', '=', c.account_id).executeTakeFirst();
+      const closeAfter = configured ? c.auto_close_seconds : DEFAULT_SETTINGS.autoCloseSeconds;
+      const warnBefore = configured ? (c.auto_close_warning_seconds ?? 0) : DEFAULT_SETTINGS.autoCloseWarningSeconds;
+      if (closeAfter === null || closeAfter === undefined) continue;
+      const silentMs = now.getTime() - c.last_activity_at.getTime();
+      if (silentMs >= closeAfter * 1000) {
+        if (await this.autoClose(c.conversation_id, c.account_id, c.last_activity_at)) result.closes += 1;
+      } else if (c.status === 'assigned' && warnBefore > 0 && !c.idle_warned_at && silentMs >= (closeAfter - warnBefore) * 1000) {
+        if (await this.warnIdle(c.conversation_id, c.account_id, c.last_activity_at, closeAfter - Math.floor(silentMs / 1000))) result.warnings += 1;
+      }
+    }
+
+    // Consumers still waiting after a moment hear where they stand.
+    result.queueNotices = await noticeWaiting(this.deps);
+
+    for (const accountId of accounts) void this.requestRouting(accountId);
+    return result;
+  }
+
+  private async warnIdle(conversationId: string, accountId: string, lastActivity: Date, secondsLeft: number): Promise<boolean> {
+    const after = new AfterCommit();
+    const done = await this.db.transaction().execute(async (trx) => {
+      const conversation = await this.conversations.lockForUpdate(trx, conversationId, accountId);
+      const marked = await trx
+        .updateTable('conversation_routing')
+        .set({ idle_warned_at: this.clock.now() })
+        .where('conversation_id', '=', conversationId)
+        .where('idle_warned_at', 'is', null)
+        .where('awaiting_since', 'is', null)
+        .where('last_activity_at', '=', lastActivity)
+        .executeTakeFirst();
+      if (Number(marked.numUpdatedRows) === 0) return false;
+      const minutes = Math.max(1, Math.round(secondsLeft / 60));
+      const message = `This conversation will close in about ${minutes} minute${minutes === 1 ? '' : 's'} as it has been quiet. Reply to keep it open.`;
+      after.conversation(conversationId, await this.conversations.appendSystemMessage(trx, conversation, message));
+      return true;
+    });
+    if (done) await after.publish(this.deps, accountId);
+    return done;
+  }
+
+  private async autoClose(conversationId: string, accountId: string, lastActivity: Date): Promise<boolean> {
+    const after = new AfterCommit();
+    const agentId = await this.db.transaction().execute(async (trx) => {
+      const conversation = await this.conversations.lockForUpdate(trx, conversationId, accountId);
+      const row = await trx.selectFrom('conversation_routing').selectAll().where('conversation_id', '=', conversationId).executeTakeFirst();
+      if (!row || conversation.state !== 'open' || row.awaiting_since !== null || row.last_activity_at.getTime() !== lastActivity.getTime() || !['new', 'assigned'].includes(row.status))
+        return undefined;
+      after.conversation(conversationId, await this.conversations.closeBySystem(trx, conversation, 'timeout'));
+      after.account(accountId);
+      if (row.agent_id) after.agent(row.agent_id);
+      return row.agent_id ?? null;
+    });
+    if (agentId === undefined) return false;
+    await after.publish(this.deps, accountId);
+    void this.requestRouting(accountId);
+    return true;
+  }
+}
