@@ -476,6 +476,7 @@ export class ConversationService {
       });
       if (!result) return undefined;
       await this.publish(result.summary, result.events);
+      this.routing?.changed(accountId);
       return result.summary;
     } catch (error) {
       // Another device of the consumer opened a conversation meanwhile: the caller continues that one.
