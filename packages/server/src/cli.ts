@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from './config/config.ts';
 import { openDatabase } from './infra/db/database.ts';
 import { DataDirLockedError } from './infra/db/data-dir-lock.ts';
 import { createLogger } from './infra/telemetry/logger.ts';
-import { AccountService, createAccountWithAdmin, UserService } from './modules/accounts/index.ts';
+import { createAccountWithAdminAtomically } from './modules/accounts/index.ts';
 
 const USAGE = `Usage: npm run parley -- <command> [options]
 
@@ -58,10 +58,7 @@ async function main(): Promise<number> {
       return 0;
     }
     const { name, email, password } = args.data;
-    // One transaction: an admin email that is taken must not leave an account without an admin behind.
-    const result = await database.db
-      .transaction()
-      .execute((trx) => createAccountWithAdmin({ accounts: new AccountService(trx), users: new UserService(trx) }, { accountName: name, adminEmail: email, adminPassword: password }));
+    const result = await createAccountWithAdminAtomically(database.db, { accountName: name, adminEmail: email, adminPassword: password });
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } finally {

@@ -6,7 +6,7 @@ import type { EventBus } from './infra/bus/event-bus.ts';
 import { type Database, type DatabaseOptions, openDatabase } from './infra/db/database.ts';
 import { createLogger, type Logger } from './infra/telemetry/logger.ts';
 import { createMetrics, type Metrics } from './infra/telemetry/metrics.ts';
-import { type BootstrapResult, createAccountWithAdmin } from './modules/accounts/index.ts';
+import { type BootstrapResult, bootstrapFirstAccount } from './modules/accounts/index.ts';
 import { createServices, type Services } from './services.ts';
 import { createHttpApp } from './transports/http/http-app.ts';
 import { RealtimeGateway } from './transports/realtime/gateway.ts';
@@ -52,7 +52,9 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   try {
     services = await createServices({ db: database.db, bus, config, clock, logger, metrics });
     if (!overrides.skipBootstrap && (await services.accounts.count()) === 0) {
-      bootstrap = await createAccountWithAdmin(services, { accountName: config.bootstrap.accountName, adminEmail: config.bootstrap.adminEmail, adminPassword: config.bootstrap.adminPassword });
+      bootstrap = await bootstrapFirstAccount(database.db, { accountName: config.bootstrap.accountName, adminEmail: config.bootstrap.adminEmail, adminPassword: config.bootstrap.adminPassword });
+    }
+    if (bootstrap) {
       logger.info({ accountId: bootstrap.accountId, adminEmail: bootstrap.adminEmail }, 'first start: created the first account and admin');
     }
     app = await createHttpApp(
