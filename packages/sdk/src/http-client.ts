@@ -83,6 +83,16 @@ export interface RestClient {
   uploadFile(conversationId: string, file: UploadData, options?: UploadOptions): Promise<EndpointResponse<'uploadFile'>>;
   /** Downloads a file as a Blob. */
   downloadFile(fileId: string, options?: RequestOptions): Promise<Blob>;
+  /** Agents: their routing state, capacity and load. */
+  getMyState(options?: RequestOptions): Promise<EndpointResponse<'getMyState'>>;
+  /** Agents: go online, away, back soon or offline. */
+  setMyState(body: EndpointBody<'setMyState'>, options?: RequestOptions): Promise<EndpointResponse<'setMyState'>>;
+  /** Agents: accept a conversation ringing for them. */
+  acceptOffer(conversationId: string, options?: RequestOptions): Promise<EndpointResponse<'acceptOffer'>>;
+  /** Agents: let a ringing conversation go to the next agent. */
+  declineOffer(conversationId: string, options?: RequestOptions): Promise<EndpointResponse<'declineOffer'>>;
+  /** Transfers to a skill and/or an agent, with a note for the next agent. */
+  transferConversation(conversationId: string, body: EndpointBody<'transferConversation'>, options?: RequestOptions): Promise<EndpointResponse<'transferConversation'>>;
 }
 
 /** The untyped shape every CallInput has, used inside the implementation. */
@@ -221,5 +231,10 @@ export function createRestClient(options: RestClientOptions): RestClient {
       return call('uploadFile', { params: byId(conversationId), body: form, ...rest });
     },
     downloadFile: async (fileId, opts) => (await fetchRaw('downloadFile', { params: { id: fileId }, ...opts })).blob(),
+    getMyState: (opts) => call('getMyState', { ...opts }),
+    setMyState: (body, opts) => call('setMyState', { body, ...opts }),
+    acceptOffer: (conversationId, opts) => call('acceptOffer', { params: byId(conversationId), ...opts }),
+    declineOffer: (conversationId, opts) => call('declineOffer', { params: byId(conversationId), ...opts }),
+    transferConversation: (conversationId, body, opts) => call('transferConversation', { params: byId(conversationId), body, ...opts }),
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.ts';
 import { type Clock, systemClock } from './core/clock.ts';
 import { createInProcessBus } from './infra/bus/in-process-bus.ts';
+import { createRedisBus } from './infra/bus/redis-bus.ts';
 import type { EventBus } from './infra/bus/event-bus.ts';
 import { type Database, type DatabaseOptions, openDatabase } from './infra/db/database.ts';
 import { createLogger, type Logger } from './infra/telemetry/logger.ts';
@@ -43,7 +44,18 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     overrides.databaseOptions ??
     (config.storage.mode === 'postgres' ? { mode: 'postgres', databaseUrl: config.storage.databaseUrl, poolSize: config.storage.poolSize } : { mode: 'embedded', dataDir: config.storage.dataDir });
   const database = await openDatabase(databaseOptions, logger.child({ module: 'db' }));
-  const bus = overrides.bus ?? createInProcessBus((error, topic) => logger.error({ err: error, topic }, 'bus handler failed'));
+  const onHandlerError = (error: unknown, topic: string) => logger.error({ err: error, topic }, 'bus handler failed');
+  let bus: EventBus;
+  try {
+    bus =
+      overrides.bus ??
+      (config.bus.mode === 'redis'
+        ? await createRedisBus({ url: config.bus.url, logger: logger.child({ module: 'bus' }), onHandlerError, onPublishError: () => metrics.busPublishFailures.inc() })
+        : createInProcessBus(onHandlerError));
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
 
   let app: FastifyInstance;
   let services: Services;

@@ -13,6 +13,7 @@ const EnvSchema = z.object({
   PUBLIC_URL: z.url().optional(),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: z.string().optional(),
+  REDIS_URL: z.string().optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: z.stringbool().default(false),
@@ -83,6 +84,7 @@ export interface Config {
   uploads: { maxBytes: number; allowedTypes: readonly string[] };
   realtime: { heartbeatIntervalMs: number; authDeadlineMs: number; ratePerSecond: number; rateBurst: number; maxBufferedBytes: number; maxFrameBytes: number };
   routing: { sweepIntervalMs: number; nodeId: string };
+  bus: { mode: 'in-process' } | { mode: 'redis'; url: string };
   shutdownGraceMs: number;
   bootstrap: { accountName: string; adminEmail: string; adminPassword: string | undefined };
 }
@@ -123,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxFrameBytes: e.WS_MAX_FRAME_BYTES,
     },
     routing: { sweepIntervalMs: e.ROUTING_SWEEP_INTERVAL_MS, nodeId: e.NODE_ID ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}` },
+    bus: e.REDIS_URL ? { mode: 'redis', url: e.REDIS_URL } : { mode: 'in-process' },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     bootstrap: { accountName: e.BOOTSTRAP_ACCOUNT_NAME, adminEmail: e.BOOTSTRAP_ADMIN_EMAIL, adminPassword: e.BOOTSTRAP_ADMIN_PASSWORD },
   };

@@ -23,6 +23,14 @@ export type Unsubscribe = () => void;
 
 export interface EventBus {
   publish(topic: string, message: BusMessage): Promise<void>;
+  /** Starts delivering the topic's messages to the handler; `ready()` tells when the subscription is in effect. */
   subscribe(topic: string, handler: BusHandler): Unsubscribe;
+  /** Resolves once every subscription made so far receives messages (a networked bus subscribes asynchronously). */
+  ready(): Promise<void>;
+  /**
+   * Called when the bus may have lost messages (its connection dropped and came back): subscribers re-read what
+   * they follow from the database, which is the truth.
+   */
+  onResync(listener: () => void): Unsubscribe;
   close(): Promise<void>;
 }

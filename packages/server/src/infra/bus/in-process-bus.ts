@@ -32,6 +32,11 @@ export function createInProcessBus(onHandlerError: (error: unknown, topic: strin
         if (current.size === 0) handlers.delete(topic);
       };
     },
+    async ready() {},
+    onResync() {
+      // In one process nothing is ever lost between publisher and subscriber.
+      return () => {};
+    },
     async close() {
       handlers.clear();
     },

@@ -33,6 +33,7 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    busPublishFailures: new Counter({ name: 'parley_bus_publish_failures_total', help: 'Bus publishes that failed (the events are committed; subscribers catch up from the database)', registers: [registry] }),
     wsGapRefills: new Counter({ name: 'parley_ws_gap_refills_total', help: 'Live deliveries that found a sequence gap and read it from the database', registers: [registry] }),
   };
 }

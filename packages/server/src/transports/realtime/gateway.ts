@@ -45,6 +45,7 @@ export class RealtimeGateway {
   ) {}
 
   private presenceTimer: NodeJS.Timeout | undefined;
+  private stopResync: Unsubscribe | undefined;
 
   register(app: FastifyInstance): void {
     app.get(WS_PATH, { websocket: true }, (socket, request) => {
@@ -56,6 +57,10 @@ export class RealtimeGateway {
       this.services.routing.heartbeat(ids).catch((error: unknown) => this.logger.warn({ err: error }, 'presence heartbeat failed'));
     }, this.settings.heartbeatIntervalMs);
     this.presenceTimer.unref();
+    // The bus lost messages (Redis reconnected): every feed re-reads from its last sequence.
+    this.stopResync = this.bus.onResync(() => {
+      for (const connection of this.connections) connection.resync();
+    });
   }
 
   get size(): number {
@@ -65,6 +70,7 @@ export class RealtimeGateway {
   /** Tells every client the server is going away (they reconnect elsewhere and resume), then closes. */
   async drain(): Promise<void> {
     if (this.presenceTimer) clearInterval(this.presenceTimer);
+    this.stopResync?.();
     for (const connection of this.connections) connection.close(WS_CLOSE.GOING_AWAY, 'server shutting down');
   }
 
@@ -155,6 +161,11 @@ class Connection {
 
   get connectionId(): string {
     return this.id;
+  }
+
+  /** Re-reads every subscribed conversation from its high-water mark (after the bus may have lost messages). */
+  resync(): void {
+    for (const sub of this.subscriptions.values()) void sub.feed.replay();
   }
 
   get isAgent(): boolean {
@@ -355,6 +366,7 @@ class Connection {
       }
     });
     this.subscriptions.set(conversationId, { feed, unsubscribe });
+    await this.bus.ready();
     // Respond before the replay frames: the client then knows the subscription exists, and the frames that follow are
     // the replay. The replay is queued in the feed immediately, so live events still wait behind it.
     void feed.replay();

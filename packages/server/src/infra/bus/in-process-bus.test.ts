@@ -1,0 +1,4 @@
+import { describeEventBus } from './event-bus.contract.ts';
+import { createInProcessBus } from './in-process-bus.ts';
+
+describeEventBus('in-process bus', async () => createInProcessBus(() => {}));

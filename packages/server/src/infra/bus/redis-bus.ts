@@ -1,0 +1,124 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../telemetry/logger.ts';
+import type { BusHandler, BusMessage, EventBus, Unsubscribe } from './event-bus.ts';
+
+export interface RedisBusOptions {
+  url: string;
+  /** Channel prefix, so several Parley installations can share one Redis. */
+  prefix?: string;
+  logger: Logger;
+  onHandlerError(error: unknown, topic: string): void;
+  onPublishError?(error: unknown, topic: string): void;
+}
+
+/**
+ * The cluster-mode bus: Redis pub/sub between nodes. Redis keeps no message for a subscriber that is away, so the bus
+ * is only the fast path: a publish that fails is logged (the event is committed and subscribers read it from the
+ * database), and after a reconnect every resync listener is called so feeds re-read from their last sequence.
+ */
+export async function createRedisBus(options: RedisBusOptions): Promise<EventBus> {
+  const prefix = options.prefix ?? 'parley:';
+  const log = options.logger;
+  const common = { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2_000) };
+  const publisher = new Redis(options.url, { ...common, connectionName: 'parley-pub' });
+  const subscriber = new Redis(options.url, { ...common, connectionName: 'parley-sub' });
+  const handlers = new Map<string, Set<BusHandler>>();
+  const resyncListeners = new Set<() => void>();
+  let pending: Promise<unknown>[] = [];
+  let connectedOnce = false;
+  let lostConnection = false;
+
+  for (const [name, client] of [
+    ['publisher', publisher],
+    ['subscriber', subscriber],
+  ] as const) {
+    client.on('error', (error) => log.warn({ err: error, connection: name }, 'redis connection error'));
+    client.on('close', () => {
+      if (connectedOnce) lostConnection = true;
+    });
+  }
+  // ioredis re-subscribes by itself after a reconnect; messages published meanwhile are gone, so ask for a resync.
+  subscriber.on('ready', () => {
+    if (connectedOnce && lostConnection) {
+      lostConnection = false;
+      log.warn('redis bus reconnected: asking subscribers to re-read from the database');
+      for (const listener of [...resyncListeners]) {
+        try {
+          listener();
+        } catch (error) {
+          log.error({ err: error }, 'bus resync listener failed');
+        }
+      }
+    }
+  });
+  subscriber.on('message', (channel: string, text: string) => {
+    const topic = channel.slice(prefix.length);
+    const set = handlers.get(topic);
+    if (!set) return;
+    let message: BusMessage;
+    try {
+      message = JSON.parse(text) as BusMessage;
+    } catch (error) {
+      log.error({ err: error, topic }, 'unreadable bus message');
+      return;
+    }
+    for (const handler of [...set]) {
+      try {
+        handler(message);
+      } catch (error) {
+        options.onHandlerError(error, topic);
+      }
+    }
+  });
+
+  await Promise.all([publisher.connect(), subscriber.connect()]);
+  connectedOnce = true;
+
+  const track = (operation: Promise<unknown>) => {
+    const tracked = operation.catch((error: unknown) => log.warn({ err: error }, 'redis subscription change failed; it is retried on reconnect'));
+    pending.push(tracked);
+    void tracked.finally(() => {
+      pending = pending.filter((p) => p !== tracked);
+    });
+  };
+
+  return {
+    async publish(topic: string, message: BusMessage) {
+      try {
+        await publisher.publish(prefix + topic, JSON.stringify(message));
+      } catch (error) {
+        options.onPublishError?.(error, topic);
+        throw error;
+      }
+    },
+    subscribe(topic: string, handler: BusHandler): Unsubscribe {
+      let set = handlers.get(topic);
+      if (!set) {
+        set = new Set();
+        handlers.set(topic, set);
+        track(subscriber.subscribe(prefix + topic));
+      }
+      set.add(handler);
+      return () => {
+        const current = handlers.get(topic);
+        if (!current?.delete(handler) || current.size > 0) return;
+        handlers.delete(topic);
+        track(subscriber.unsubscribe(prefix + topic));
+      };
+    },
+    async ready() {
+      await Promise.all(pending);
+    },
+    onResync(listener: () => void): Unsubscribe {
+      resyncListeners.add(listener);
+      return () => resyncListeners.delete(listener);
+    },
+    async close() {
+      handlers.clear();
+      resyncListeners.clear();
+      await Promise.allSettled([publisher.quit(), subscriber.quit()]);
+      publisher.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
