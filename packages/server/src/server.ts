@@ -98,6 +98,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         }, config.routing.sweepIntervalMs)
       : undefined;
   sweep?.unref();
+  services.jobs.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -115,6 +116,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         lifecycle.draining = true;
         logger.info({ connections: gateway.size }, 'shutting down: draining connections');
         if (sweep) clearInterval(sweep);
+        await services.jobs.stop();
         await gateway.drain();
         await app.close();
         await services.routing.settle();

@@ -4,6 +4,7 @@ import { cannedResponsesMigrations } from '../../modules/canned-responses/migrat
 import { consumersMigrations } from '../../modules/consumers/migrations.ts';
 import { conversationsMigrations } from '../../modules/conversations/migrations.ts';
 import { routingMigrations } from '../../modules/routing/migrations.ts';
+import { jobsMigrations } from '../jobs/migrations.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Database } from './schema.ts';
 
@@ -18,6 +19,7 @@ export const allMigrations: Record<string, Migration> = {
   ...conversationsMigrations,
   ...cannedResponsesMigrations,
   ...routingMigrations,
+  ...jobsMigrations,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => allMigrations };

@@ -3,6 +3,7 @@ import type { CannedResponsesTables } from '../../modules/canned-responses/table
 import type { ConsumersTables } from '../../modules/consumers/tables.ts';
 import type { ConversationsTables } from '../../modules/conversations/tables.ts';
 import type { RoutingTables } from '../../modules/routing/tables.ts';
+import type { JobsTables } from '../jobs/tables.ts';
 
 /** The whole schema, as the union of the tables each module owns. */
-export interface Database extends AccountsTables, ConsumersTables, ConversationsTables, CannedResponsesTables, RoutingTables {}
+export interface Database extends AccountsTables, ConsumersTables, ConversationsTables, CannedResponsesTables, RoutingTables, JobsTables {}

@@ -33,7 +33,18 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
-    busPublishFailures: new Counter({ name: 'parley_bus_publish_failures_total', help: 'Bus publishes that failed (the events are committed; subscribers catch up from the database)', registers: [registry] }),
+    busPublishFailures: new Counter({
+      name: 'parley_bus_publish_failures_total',
+      help: 'Bus publishes that failed (the events are committed; subscribers catch up from the database)',
+      registers: [registry],
+    }),
+    jobsFinished: new Histogram({
+      name: 'parley_jobs_duration_seconds',
+      help: 'Background job runs by queue and outcome (done, retry, failed)',
+      labelNames: ['queue', 'outcome'] as const,
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [registry],
+    }),
     wsGapRefills: new Counter({ name: 'parley_ws_gap_refills_total', help: 'Live deliveries that found a sequence gap and read it from the database', registers: [registry] }),
   };
 }
