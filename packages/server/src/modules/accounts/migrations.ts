@@ -62,4 +62,10 @@ export const accountsMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026_11_24_0010_accounts_widget_settings': {
+    async up(db: Kysely<unknown>) {
+      // null until an admin saves settings: the widget then uses DEFAULT_WIDGET_SETTINGS.
+      await db.schema.alterTable('accounts').addColumn('widget_settings', 'jsonb').execute();
+    },
+  },
 };

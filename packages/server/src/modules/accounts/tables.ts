@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
-import type { ApiKeyScope, Role } from '@parley/protocol';
+import type { ApiKeyScope, Role, WidgetSettings } from '@parley/protocol';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -16,6 +16,8 @@ export interface AccountsTable {
   name: string;
   widget_key: string;
   consumer_auth: JSONColumnType<StoredConsumerAuth | null, StoredConsumerAuth | null, StoredConsumerAuth | null>;
+  /** The widget's settings as an admin saved them; null: the defaults. */
+  widget_settings: ColumnType<WidgetSettings | null, WidgetSettings | null | undefined, WidgetSettings | null>;
   created_at: CreatedAt;
 }
 
