@@ -36,6 +36,14 @@ import {
 import { ConversationSummarySchema } from './events.ts';
 import { WidgetConfigQuerySchema, WidgetConfigSchema, WidgetSettingsSchema } from './widget.ts';
 import {
+  CannedResponseListSchema,
+  CannedResponseSchema,
+  ConsumerDetailsSchema,
+  ConsumerIdParamsSchema,
+  CreateCannedResponseRequestSchema,
+  UpdateCannedResponseRequestSchema,
+} from './canned-responses.ts';
+import {
   AgentIdParamsSchema,
   AgentStatusListSchema,
   AgentStatusSchema,
@@ -319,6 +327,55 @@ export const endpoints = {
     access: { public: true },
     query: WidgetConfigQuerySchema,
     response: WidgetConfigSchema,
+    status: 200,
+  }),
+
+  // ---------- canned responses ----------
+  listCannedResponses: e({
+    method: 'GET',
+    path: `${p}/canned-responses`,
+    summary: "The account's canned responses and the caller's personal ones.",
+    access: { users: ALL_ROLES },
+    response: CannedResponseListSchema,
+    status: 200,
+  }),
+  createCannedResponse: e({
+    method: 'POST',
+    path: `${p}/canned-responses`,
+    summary: 'Create a canned response: personal (any user) or account-wide (admins).',
+    access: { users: ALL_ROLES },
+    body: CreateCannedResponseRequestSchema,
+    response: CannedResponseSchema,
+    status: 201,
+  }),
+  updateCannedResponse: e({
+    method: 'PATCH',
+    path: `${p}/canned-responses/:id`,
+    summary: 'Change a canned response: its owner for a personal one, admins for an account-wide one.',
+    access: { users: ALL_ROLES },
+    params: IdParamsSchema,
+    body: UpdateCannedResponseRequestSchema,
+    response: CannedResponseSchema,
+    status: 200,
+  }),
+  deleteCannedResponse: e({
+    method: 'DELETE',
+    path: `${p}/canned-responses/:id`,
+    summary: 'Delete a canned response: its owner for a personal one, admins for an account-wide one.',
+    access: { users: ALL_ROLES },
+    params: IdParamsSchema,
+    response: null,
+    status: 204,
+  }),
+
+  // ---------- consumers ----------
+  getConsumer: e({
+    method: 'GET',
+    path: `${p}/consumers/:consumerId`,
+    summary: 'A consumer and their past conversations: managers and admins, and agents holding an open conversation with the consumer.',
+    access: { users: ALL_ROLES },
+    params: ConsumerIdParamsSchema,
+    response: ConsumerDetailsSchema,
     status: 200,
   }),
 

@@ -6,4 +6,5 @@ export * from './rest.ts';
 export * from './routing.ts';
 export * from './realtime.ts';
 export * from './widget.ts';
+export * from './canned-responses.ts';
 export * from './endpoints.ts';

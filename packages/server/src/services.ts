@@ -3,11 +3,14 @@ import type { Clock } from './core/clock.ts';
 import type { EventBus } from './infra/bus/event-bus.ts';
 import type { Db } from './infra/db/database.ts';
 import { createDiskFileStore } from './infra/files/file-store.ts';
+import { JobQueue } from './infra/jobs/index.ts';
 import type { Logger } from './infra/telemetry/logger.ts';
 import type { Metrics } from './infra/telemetry/metrics.ts';
 import { AccountService, ApiKeyService, AuthService, TokenSigner, UserService } from './modules/accounts/index.ts';
+import { CannedResponseService } from './modules/canned-responses/index.ts';
 import { BrandTokenVerifier, ConsumerService } from './modules/consumers/index.ts';
-import { ConversationService, FileService } from './modules/conversations/index.ts';
+import { RoutingService } from './modules/routing/index.ts';
+import { ConsumerDetailsService, ConversationService, FileService } from './modules/conversations/index.ts';
 
 /** Every domain service, wired once. Transports receive this and nothing lower. */
 export interface Services {
@@ -18,6 +21,11 @@ export interface Services {
   consumers: ConsumerService;
   conversations: ConversationService;
   files: FileService;
+  routing: RoutingService;
+  /** Durable background jobs (outbound deliveries); modules register their job definitions on it. */
+  jobs: JobQueue;
+  cannedResponses: CannedResponseService;
+  consumerDetails: ConsumerDetailsService;
 }
 
 export async function createServices(deps: { db: Db; bus: EventBus; config: Config; clock: Clock; logger: Logger; metrics: Metrics }): Promise<Services> {
@@ -33,5 +41,27 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
     onDuplicateSend: () => metrics.duplicateSends.inc(),
   });
   const files = new FileService(db, createDiskFileStore(config.storage.filesDir), config.uploads);
-  return { accounts, users, apiKeys, auth, consumers, conversations, files };
+  const routing = new RoutingService(
+    db,
+    conversations,
+    bus,
+    clock,
+    logger.child({ module: 'routing' }),
+    { heartbeatMs: config.realtime.heartbeatIntervalMs, nodeId: config.routing.nodeId },
+    {
+      onAssigned: (waitMs, kind) => metrics.routingAssignments.observe({ kind }, waitMs / 1000),
+      onPass: (ms) => metrics.routingPassDuration.observe(ms / 1000),
+    },
+  );
+  conversations.attachRouting(routing.port);
+  const jobs = new JobQueue(
+    db,
+    clock,
+    logger.child({ module: 'jobs' }),
+    { nodeId: config.routing.nodeId },
+    { onFinished: (queue, outcome, ms) => metrics.jobsFinished.observe({ queue, outcome }, ms / 1000) },
+  );
+  const cannedResponses = new CannedResponseService(db, clock);
+  const consumerDetails = new ConsumerDetailsService(db);
+  return { accounts, users, apiKeys, auth, consumers, conversations, files, routing, jobs, cannedResponses, consumerDetails };
 }

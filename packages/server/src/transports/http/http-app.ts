@@ -9,8 +9,15 @@ import { toErrorBody } from './errors.ts';
 import type { HttpDeps, Route } from './http-deps.ts';
 import { registerAccountRoutes } from './routes/accounts.routes.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
+import { registerCannedResponseRoutes } from './routes/canned-responses.routes.ts';
+import { registerConsoleRoutes } from './routes/console.routes.ts';
+import { registerConsumerRoutes } from './routes/consumers.routes.ts';
 import { registerConversationRoutes } from './routes/conversations.routes.ts';
 import { registerOperationsRoutes } from './routes/operations.routes.ts';
+import { registerRoutingRoutes } from './routes/routing.routes.ts';
+import { registerWebWidgetRoutes } from './routes/web-widget.routes.ts';
+import { registerWidgetRoutes } from './routes/widget.routes.ts';
+import { registerCors } from './cors.ts';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -70,10 +77,17 @@ export async function createHttpApp(deps: HttpDeps, options: HttpAppOptions): Pr
     deps.metrics.httpRequestDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
+  registerCors(app, '/v1/');
   const route: Route = (endpoint, handler) => defineRoute(app, authenticate, endpoint, handler);
   registerOperationsRoutes(app, deps);
   registerAuthRoutes(route, deps);
   registerAccountRoutes(route, deps);
   registerConversationRoutes(route, deps);
+  registerRoutingRoutes(route, deps);
+  registerCannedResponseRoutes(route, deps);
+  registerConsumerRoutes(route, deps);
+  registerWidgetRoutes(route, deps);
+  registerWebWidgetRoutes(app, deps);
+  registerConsoleRoutes(app);
   return app;
 }

@@ -1,0 +1,1 @@
+export { CannedResponseService } from './canned-response.service.ts';
