@@ -56,6 +56,11 @@ export interface ConversationRoutingPort {
   reopenWindowSeconds(accountId: string): Promise<number>;
   /** A content or rich-content event was stored. */
   messageStored(trx: Trx, conversation: ConversationRow, role: ParticipantRole | 'system', audience: 'all' | 'agents_and_managers'): Promise<void>;
+  /**
+   * Serialises with the routing decisions of the account: called first in a transaction that gives a conversation to an
+   * agent outside routing (take), so its capacity check and a concurrent routing pass cannot both fill the last place.
+   */
+  lockAccount(trx: Trx, accountId: string): Promise<void>;
   /** An agent took the conversation from the queue. May refuse (capacity). */
   taken(trx: Trx, conversation: ConversationRow, agentId: string): Promise<void>;
   closed(trx: Trx, conversation: ConversationRow): Promise<void>;
@@ -316,6 +321,7 @@ export class ConversationService {
   async take(principal: Principal, conversationId: string): Promise<ConversationSummary> {
     const user = requireUser(principal);
     const { summary, events } = await this.db.transaction().execute(async (trx) => {
+      await this.routing?.lockAccount(trx, user.accountId);
       const taken = await trx
         .updateTable('conversations')
         .set({ assigned_agent_id: user.userId, updated_at: this.clock.now() })
@@ -424,6 +430,18 @@ export class ConversationService {
     await trx.updateTable('conversations').set({ state: 'closed', closed_at: now, close_reason: reason, updated_at: now }).where('id', '=', conversation.id).execute();
     await this.routing?.closed(trx, conversation);
     return events;
+  }
+
+  /** Summaries of committed conversations, read in one go without locking (to publish them after a commit). */
+  async summariesOf(conversationIds: readonly string[]): Promise<Map<string, ConversationSummary>> {
+    if (conversationIds.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('id', 'in', [...conversationIds])
+      .execute();
+    const summaries = await this.summarizeMany(this.db, rows);
+    return new Map(summaries.map((s) => [s.id, s]));
   }
 
   summaryInTransaction(trx: Trx, conversationId: string): Promise<ConversationSummary> {

@@ -93,9 +93,15 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
   const skillById = new Map(skills.map((s) => [s.id, s]));
   const loads = new Map(loadRows.map((l) => [l.agent, Number(l.load)]));
   const names = new Map(agentRows.map((a) => [a.user_id, a.name]));
+  const skillsOf = new Map<string, Set<string>>();
+  for (const s of skillRows) {
+    const set = skillsOf.get(s.user_id) ?? new Set<string>();
+    set.add(s.skill_id);
+    skillsOf.set(s.user_id, set);
+  }
   const candidates: CandidateAgent[] = agentRows.map((a) => ({
     id: a.user_id,
-    skillIds: new Set(skillRows.filter((s) => s.user_id === a.user_id).map((s) => s.skill_id)),
+    skillIds: skillsOf.get(a.user_id) ?? new Set<string>(),
     max: a.max_conversations ?? settings.defaultMaxConversations,
     load: loads.get(a.user_id) ?? 0,
     lastAssignedAt: a.last_assigned_at?.getTime() ?? null,
@@ -112,6 +118,7 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
 
   let assigned = 0;
   let offered = 0;
+  const served = new Set<string>();
   for (const decision of decisions) {
     const conversation = await deps.conversations.lockForUpdate(trx, decision.conversationId, accountId);
     const waitMs = now.getTime() - (queuedAt.get(decision.conversationId)?.getTime() ?? now.getTime());
@@ -141,10 +148,17 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
       after.offer(conversation.id, decision.agentId, expiresAt);
       offered += 1;
     }
-    await trx.updateTable('agent_states').set({ last_assigned_at: now }).where('user_id', '=', decision.agentId).execute();
+    served.add(decision.agentId);
     after.agent(decision.agentId);
     deps.onAssigned?.(waitMs, decision.kind);
   }
+  // One statement for the batch rather than one per decision.
+  if (served.size > 0)
+    await trx
+      .updateTable('agent_states')
+      .set({ last_assigned_at: now })
+      .where('user_id', 'in', [...served])
+      .execute();
   if (decisions.length > 0) after.account(accountId);
   return { assigned, offered, stillQueued: queueRows.length - assigned - offered };
 }

@@ -170,12 +170,14 @@ export class AfterCommit {
 
   async publish(deps: { db: Db; bus: EventBus; conversations: ConversationService; clock: Clock; logger: Logger; heartbeatMs: number }, accountId: string): Promise<void> {
     try {
+      // One read for every summary of the batch, without locks: it all committed already.
+      const summaries = await deps.conversations.summariesOf([...new Set([...this.events.keys(), ...this.offers.map((o) => o.conversationId)])]);
       for (const [conversationId, events] of this.events) {
-        const summary = await deps.db.transaction().execute((trx) => deps.conversations.summaryInTransaction(trx, conversationId));
-        await deps.conversations.publishCommitted(summary, events);
+        await deps.conversations.publishCommitted(summaries.get(conversationId) ?? null, events);
       }
       for (const offer of this.offers) {
-        const conversation = await deps.db.transaction().execute((trx) => deps.conversations.summaryInTransaction(trx, offer.conversationId));
+        const conversation = summaries.get(offer.conversationId);
+        if (!conversation) continue;
         await deps.bus.publish(topics.account(accountId), { kind: 'offer', accountId, agentId: offer.agentId, conversation, expiresAt: offer.expiresAt.toISOString() });
       }
       if (this.agents.size > 0) {

@@ -2,22 +2,18 @@ import { randomUUID } from 'node:crypto';
 import type { ConversationEvent } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../core/principal.ts';
-import { actors, call, text } from '../../test/rest-client.ts';
+import { call, text } from '../../test/rest-client.ts';
 import { ManualClock, startTestServer, type TestServer } from '../../test/test-server.ts';
 import { storageMode } from '../../test/test-database.ts';
 
 describe(`routing (${storageMode})`, () => {
   let t: TestServer;
   let clock: ManualClock;
-  let admin: string;
-  let a: ReturnType<typeof actors>;
 
   beforeAll(async () => {
     clock = new ManualClock(new Date('2026-11-23T10:00:00Z')); // a Monday
     // Tests move the clock by hours: tokens must outlive that.
     t = await startTestServer({ clock, env: { ACCESS_TOKEN_TTL_SECONDS: '604800', CONSUMER_TOKEN_TTL_SECONDS: '604800' } });
-    a = actors(t);
-    admin = await a.adminToken();
   });
   afterAll(() => t.close());
 
@@ -158,7 +154,13 @@ describe(`routing (${storageMode})`, () => {
       expect(r.status).toBe(409);
       expect(r.body.error?.code).toBe('AGENT_AT_CAPACITY');
       expect((await s.conversation(waiting.conversationId)).assignedAgentId).toBeNull();
-      expect(held.conversationId).toBeDefined();
+
+      // A take within capacity counts against it like an assignment.
+      const one = await s.agent('One', { max: 1, online: false });
+      expect((await call(app(), 'takeConversation', { token: one.token, params: { conversationId: held.conversationId } })).status).toBe(200);
+      expect((await call(app(), 'getMyState', { token: one.token })).body).toMatchObject({ assigned: 1, maxConversations: 1 });
+      const second = await call(app(), 'takeConversation', { token: one.token, params: { conversationId: waiting.conversationId } });
+      expect(second.body.error?.code).toBe('AGENT_AT_CAPACITY');
     });
   });
 

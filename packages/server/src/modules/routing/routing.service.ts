@@ -170,6 +170,7 @@ export class RoutingService {
     },
     reopenWindowSeconds: async (accountId) => (await loadSettings(this.db, accountId)).reopenWindowSeconds,
     messageStored: async (trx, conversation, role, audience) => this.messageStored(trx, conversation, role, audience),
+    lockAccount: (trx, accountId) => lockAccountRouting(trx, accountId),
     taken: async (trx, conversation, agentId) => {
       await this.assertCapacity(trx, conversation.account_id, agentId);
       await this.ensureRow(trx, conversation);
@@ -453,6 +454,8 @@ export class RoutingService {
     const now = this.clock.now();
     for (const { conversation_id } of held) {
       const conversation = await this.conversations.lockForUpdate(trx, conversation_id, accountId);
+      // The list was read before this conversation's lock: it may have been closed, transferred or taken meanwhile.
+      if (conversation.state !== 'open' || conversation.assigned_agent_id !== userId) continue;
       const events = await this.conversations.unassignAgent(trx, conversation);
       await trx
         .updateTable('conversation_routing')
