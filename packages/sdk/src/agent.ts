@@ -2,12 +2,12 @@ import type { EndpointResponse } from '@parley/protocol';
 import { type RestClient, createRestClient } from './http-client.ts';
 import { RealtimeClient, type RealtimeOptions } from './realtime.ts';
 import { type ExpiringToken, createTokenSource } from './token-source.ts';
-import type { WebSocketConstructor } from './websocket.ts';
+import type { BaseUrl, WebSocketConstructor } from './websocket.ts';
 
 /** Options of {@link createAgent}. */
 export interface AgentOptions {
-  /** Where the server is. */
-  baseUrl: string;
+  /** Where the server is; a function is called per request and per connection attempt (to fail over between nodes). */
+  baseUrl: BaseUrl;
   email: string;
   password: string;
   /** Refresh this long before the access token expires. Default: 60 s, or a tenth of its life if shorter. */

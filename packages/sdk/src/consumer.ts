@@ -2,12 +2,12 @@ import type { ConversationSummary, EndpointBody } from '@parley/protocol';
 import { type RestClient, createRestClient } from './http-client.ts';
 import { RealtimeClient, type RealtimeOptions } from './realtime.ts';
 import { type ExpiringToken, createTokenSource } from './token-source.ts';
-import type { WebSocketConstructor } from './websocket.ts';
+import type { BaseUrl, WebSocketConstructor } from './websocket.ts';
 
 /** Options of {@link createConsumer}. */
 export interface ConsumerOptions {
-  /** Where the server is. */
-  baseUrl: string;
+  /** Where the server is; a function is called per request and per connection attempt (to fail over between nodes). */
+  baseUrl: BaseUrl;
   /** The account's public widget key. */
   widgetKey: string;
   /** The device token stored from an earlier session: keeps the same (unauthenticated) consumer. */

@@ -149,6 +149,16 @@ describe('createRestClient', () => {
     expect(String(fetch.mock.calls[0]?.[0])).toBe('https://care.example.com/base/v1/conversations?state=open');
   });
 
+  it('calls a baseUrl function for every request', async () => {
+    const fetch = vi.fn<typeof globalThis.fetch>(() => Promise.resolve(new Response(JSON.stringify({ items: [], nextCursor: null }), { status: 200 })));
+    const nodes = ['http://node-a:8081', 'http://node-b:8082'];
+    let next = 0;
+    const rest = createRestClient({ baseUrl: () => nodes[next++ % nodes.length] ?? '', getAccessToken: () => 't', fetch });
+    await rest.listConversations();
+    await rest.listConversations();
+    expect(fetch.mock.calls.map(([url]) => String(url))).toEqual(['http://node-a:8081/v1/conversations', 'http://node-b:8082/v1/conversations']);
+  });
+
   it('types inputs and responses from the catalogue', () => {
     const rest = createRestClient({ baseUrl: 'http://localhost' });
     // Compile-time checks only: the closure is never run.

@@ -1,6 +1,7 @@
 import { type Endpoint, type EndpointBody, type EndpointName, type EndpointParams, type EndpointQuery, type EndpointResponse, type Endpoints, endpoints } from '@parley/protocol';
 import { ParleyConnectionError, errorFromResponse } from './errors.ts';
 import type { TokenProvider } from './token-source.ts';
+import { type BaseUrl, resolveBaseUrl } from './websocket.ts';
 
 /** `{ key: T }`, optional when T has no required field, absent when T is undefined. */
 type Part<K extends string, T> = [T] extends [undefined] ? { [P in K]?: undefined } : object extends T ? { [P in K]?: T } : { [P in K]: T };
@@ -23,8 +24,8 @@ export type CallArgs<N extends EndpointName> = object extends CallInput<N> ? [in
 
 /** Options of {@link createRestClient}. */
 export interface RestClientOptions {
-  /** Where the server is, e.g. `https://care.example.com` (the `/v1/...` paths are appended). */
-  baseUrl: string;
+  /** Where the server is, e.g. `https://care.example.com` (the `/v1/...` paths are appended); a function is called per request. */
+  baseUrl: BaseUrl;
   /** Supplies the bearer token; not consulted for public endpoints (login, refresh, consumer sessions). */
   getAccessToken?: TokenProvider;
   /** A fetch implementation; defaults to the global one (browsers, Node 20). */
@@ -144,7 +145,7 @@ export function createRestClient(options: RestClientOptions): RestClient {
 
   async function send(name: EndpointName, input: RawInput, token: string | undefined): Promise<Response> {
     const endpoint: Endpoint = endpoints[name];
-    const url = joinUrl(options.baseUrl, fillPath(endpoint.path, input.params)) + encodeQuery(input.query);
+    const url = joinUrl(resolveBaseUrl(options.baseUrl), fillPath(endpoint.path, input.params)) + encodeQuery(input.query);
     const headers: Record<string, string> = { accept: 'application/json', ...input.headers };
     if (token) headers.authorization = `Bearer ${token}`;
     let body: BodyInit | undefined;

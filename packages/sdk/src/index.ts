@@ -20,7 +20,7 @@ export {
   createRestClient,
 } from './http-client.ts';
 export { type BackoffOptions, backoffDelay } from './backoff.ts';
-export { type WebSocketConstructor, type WebSocketLike, realtimeUrl } from './websocket.ts';
+export { type BaseUrl, type WebSocketConstructor, type WebSocketLike, realtimeUrl } from './websocket.ts';
 export {
   type ChatState,
   type ChatStateNotice,

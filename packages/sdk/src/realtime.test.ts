@@ -117,6 +117,68 @@ describe('RealtimeClient: connecting', () => {
   });
 });
 
+describe('RealtimeClient: failing over between servers', () => {
+  it('calls a baseUrl function at every dial, so it resumes on another server when its server dies', async () => {
+    const a = await FakeServer.start();
+    const b = await FakeServer.start();
+    cleanups.push(() => b.close());
+    let aDown = false;
+    const dialed: string[] = [];
+    const client = new RealtimeClient({
+      baseUrl: () => {
+        const url = aDown ? b.baseUrl : a.baseUrl;
+        dialed.push(url);
+        return url;
+      },
+      getAccessToken: () => 'token-1',
+      WebSocket,
+      reconnect: { initialDelayMs: 5, maxDelayMs: 20, jitter: 0 },
+      requestTimeoutMs: 500,
+    });
+    cleanups.push(() => client.close());
+    const events: ConversationEvent[] = [];
+    client.on('event', (event) => events.push(event));
+    const conversationId = randomUUID();
+    // Both servers share the conversation's history, as nodes of one cluster share the database.
+    const first = a.store(conversationId, 'one');
+    b.events.set(conversationId, [first]);
+    await client.subscribe(conversationId);
+    await waitFor(() => events.length === 1);
+    aDown = true;
+    await a.close();
+    b.store(conversationId, 'two');
+    const ack = await client.send({ conversationId, event: text('three') });
+    expect(ack.sequence).toBe(3);
+    await waitFor(() => events.length === 3);
+    expect(events.map((event) => event.sequence)).toEqual([1, 2, 3]);
+    expect(dialed[0]).toBe(a.baseUrl);
+    expect(dialed.at(-1)).toBe(b.baseUrl);
+    expect(b.last?.frames.find((frame) => frame.type === 'subscribe')).toMatchObject({ fromSeq: 2 });
+  });
+
+  it('reports a baseUrl function that throws as an error and keeps reconnecting', async () => {
+    const server = await FakeServer.start();
+    cleanups.push(() => server.close());
+    let calls = 0;
+    const client = new RealtimeClient({
+      baseUrl: () => {
+        calls++;
+        if (calls === 1) throw new Error('no node known yet');
+        return server.baseUrl;
+      },
+      getAccessToken: () => 'token-1',
+      WebSocket,
+      reconnect: { initialDelayMs: 5, maxDelayMs: 20, jitter: 0 },
+    });
+    cleanups.push(() => client.close());
+    const errors: Error[] = [];
+    client.on('error', (error) => errors.push(error));
+    await waitFor(() => client.state === 'open');
+    expect(errors.map((error) => error.message)).toEqual(['no node known yet']);
+    expect(calls).toBe(2);
+  });
+});
+
 describe('RealtimeClient: subscriptions', () => {
   it('replays stored events, then streams live ones, in order', async () => {
     const { server, client, sequences, conversationId } = await setup();
@@ -305,6 +367,24 @@ describe('RealtimeClient: sending', () => {
     await expect(client.send({ conversationId, event: text('hi') })).resolves.toMatchObject({ sequence: 1 });
     expect(seen).toHaveLength(2);
     expect((seen[1] ?? 0) - (seen[0] ?? 0)).toBeGreaterThanOrEqual(35);
+    expect(server.connections).toHaveLength(1);
+  });
+
+  it('retries a send and a subscription refused with SERVICE_UNAVAILABLE until the server answers', async () => {
+    const { server, client, conversationId } = await setup();
+    const refusals = { send: 0, subscribe: 0 };
+    server.hook = (frame, connection) => {
+      if ((frame.type !== 'send' && frame.type !== 'subscribe') || refusals[frame.type] >= 2) return false;
+      refusals[frame.type]++;
+      connection.fail(frame.id, 'SERVICE_UNAVAILABLE', 'The database is unavailable; retry shortly');
+      return true;
+    };
+    const subscribed = client.subscribe(conversationId);
+    const ack = client.send({ conversationId, event: text('hi'), clientMessageId: 'retried-1' });
+    await expect(subscribed).resolves.toMatchObject({ conversationId });
+    await expect(ack).resolves.toMatchObject({ sequence: 1, duplicate: false });
+    expect(refusals).toEqual({ send: 2, subscribe: 2 });
+    expect(server.frames.filter((frame) => frame.type === 'send')).toHaveLength(3);
     expect(server.connections).toHaveLength(1);
   });
 

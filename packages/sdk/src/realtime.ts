@@ -16,7 +16,7 @@ import { Emitter } from './emitter.ts';
 import { ParleyApiError, ParleyConnectionError } from './errors.ts';
 import { parseServerFrame } from './server-frames.ts';
 import type { TokenProvider } from './token-source.ts';
-import { type WebSocketConstructor, messageText, realtimeUrl, resolveWebSocket } from './websocket.ts';
+import { type BaseUrl, type WebSocketConstructor, messageText, realtimeUrl, resolveBaseUrl, resolveWebSocket } from './websocket.ts';
 
 /**
  * `connecting`: first connection attempt, until authenticated. `open`: authenticated. `reconnecting`: the connection
@@ -59,8 +59,11 @@ export interface RealtimeEvents {
 
 /** Options of {@link RealtimeClient}. */
 export interface RealtimeOptions {
-  /** Where the server is, e.g. `https://care.example.com`; the socket goes to `wss://care.example.com/v1/ws`. */
-  baseUrl: string;
+  /**
+   * Where the server is, e.g. `https://care.example.com`; the socket goes to `wss://care.example.com/v1/ws`. A function
+   * is called before every connection attempt, so a client can fail over to another node (e.g. rotate through a list).
+   */
+  baseUrl: BaseUrl;
   /** Supplies the token for the `auth` frame on every (re)connect; `{ expired: true }` after the server rejected it. */
   getAccessToken: TokenProvider;
   /** WebSocket constructor; defaults to the global one. Node 20 has none: pass `WebSocket` from the `ws` package. */
@@ -109,6 +112,15 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 const DEFAULT_PING_INTERVAL_MS = 25_000;
 const DEFAULT_RATE_LIMIT_WAIT_MS = 1_000;
 
+/**
+ * Errors after which a send or a subscription is retried on the same connection instead of failing: RATE_LIMITED
+ * (after `retryAfterMs`) and SERVICE_UNAVAILABLE (the server's database is briefly away; with the reconnect back-off).
+ * Sends are idempotent on `clientMessageId`, so a retry never stores a message twice.
+ */
+function isRetriedError(error: ParleyApiError): boolean {
+  return error.code === 'RATE_LIMITED' || error.code === 'SERVICE_UNAVAILABLE';
+}
+
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
@@ -122,7 +134,6 @@ function toError(error: unknown): Error {
 export class RealtimeClient {
   readonly #options: RealtimeOptions;
   readonly #WebSocket: WebSocketConstructor;
-  readonly #url: string;
   readonly #emitter = new Emitter<RealtimeEvents>((error, type) => this.#reportListenerError(error, type));
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #lastDelivered = new Map<string, number>();
@@ -141,7 +152,8 @@ export class RealtimeClient {
   constructor(options: RealtimeOptions) {
     this.#options = options;
     this.#WebSocket = resolveWebSocket(options.WebSocket);
-    this.#url = realtimeUrl(options.baseUrl);
+    // A fixed URL is checked at once; a function is called (and its answer checked) at every dial.
+    if (typeof options.baseUrl === 'string') realtimeUrl(options.baseUrl);
     if (options.autoConnect ?? true) this.connect();
   }
 
@@ -215,8 +227,9 @@ export class RealtimeClient {
 
   /**
    * Sends an event. It joins the outbox and goes out (in order, one at a time) as soon as the client is open; it is
-   * resent after reconnects until acknowledged. Resolves with the server's ack (`duplicate: true` if an earlier attempt
-   * had already been stored); rejects with ParleyApiError if the server refuses it, or when the client is closed.
+   * resent after reconnects, and retried after RATE_LIMITED and SERVICE_UNAVAILABLE, until acknowledged. Resolves with
+   * the server's ack (`duplicate: true` if an earlier attempt had already been stored); rejects with ParleyApiError if
+   * the server refuses it otherwise, or when the client is closed.
    * Subscribe to the conversation first.
    */
   send(input: SendInput): Promise<SendAck> {
@@ -289,7 +302,7 @@ export class RealtimeClient {
     }
     let socket: InstanceType<WebSocketConstructor>;
     try {
-      socket = new this.#WebSocket(this.#url);
+      socket = new this.#WebSocket(realtimeUrl(resolveBaseUrl(this.#options.baseUrl)));
     } catch (error) {
       this.#emitError(toError(error));
       this.#scheduleReconnect(false);
@@ -448,6 +461,7 @@ export class RealtimeClient {
 
   /** Subscribes on one connection; never rejects (its settling is what sends to the conversation wait for). */
   async #runSubscribe(connection: Connection, conversationId: string, subscription: Subscription): Promise<void> {
+    let unavailable = 0;
     for (;;) {
       const fromSeq = (this.#lastDelivered.get(conversationId) ?? -1) + 1;
       try {
@@ -459,8 +473,8 @@ export class RealtimeClient {
         return;
       } catch (error) {
         if (!(error instanceof ParleyApiError)) return; // connection lost: redone on the next connection
-        if (error.code === 'RATE_LIMITED') {
-          const waited = await connection.sleep(error.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS).then(
+        if (isRetriedError(error)) {
+          const waited = await connection.sleep(this.#retryDelay(error, unavailable++)).then(
             () => true,
             () => false,
           );
@@ -479,6 +493,7 @@ export class RealtimeClient {
   async #pump(connection: Connection): Promise<void> {
     if (this.#pumping === connection) return;
     this.#pumping = connection;
+    let unavailable = 0;
     try {
       while (connection === this.#connection && !connection.dead) {
         const entry = this.#outbox[0];
@@ -487,6 +502,7 @@ export class RealtimeClient {
         if (connection !== this.#connection || connection.dead) return;
         try {
           const ack = await connection.request('send', entry.request, this.#requestTimeout());
+          unavailable = 0;
           this.#settle(entry, (waiter) => waiter.resolve(ack));
         } catch (error) {
           if (!(error instanceof ParleyApiError)) {
@@ -494,8 +510,8 @@ export class RealtimeClient {
             this.#settle(entry, (waiter) => waiter.reject(error));
             continue;
           }
-          if (error.code === 'RATE_LIMITED') {
-            const waited = await connection.sleep(error.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS).then(
+          if (isRetriedError(error)) {
+            const waited = await connection.sleep(this.#retryDelay(error, unavailable++)).then(
               () => true,
               () => false,
             );
@@ -528,6 +544,12 @@ export class RealtimeClient {
     const connection = this.#readyConnection();
     if (connection) return Promise.resolve(connection);
     return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+  }
+
+  /** How long to wait before retrying a request refused with a retried error (`attempt`: SERVICE_UNAVAILABLE so far). */
+  #retryDelay(error: ParleyApiError, attempt: number): number {
+    if (error.code === 'RATE_LIMITED') return error.retryAfterMs ?? DEFAULT_RATE_LIMIT_WAIT_MS;
+    return error.retryAfterMs ?? backoffDelay(attempt, this.#options.reconnect);
   }
 
   #requestTimeout(): number {

@@ -19,6 +19,17 @@ export interface WebSocketLike {
 /** A WebSocket constructor: `globalThis.WebSocket` in browsers, `WebSocket` from the `ws` package in Node 20. */
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
+/**
+ * Where the server is: a URL, or a function called for every connection attempt and every REST request (to fail over
+ * between the nodes of a cluster without a load balancer: return the next node's URL, or one known to be up).
+ */
+export type BaseUrl = string | (() => string);
+
+/** The URL to use now. */
+export function resolveBaseUrl(baseUrl: BaseUrl): string {
+  return typeof baseUrl === 'function' ? baseUrl() : baseUrl;
+}
+
 /** `https://host/base` -> `wss://host/base/v1/ws` (and http -> ws). */
 export function realtimeUrl(baseUrl: string): string {
   const url = new URL(baseUrl);

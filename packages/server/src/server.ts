@@ -70,7 +70,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       logger.info({ accountId: bootstrap.accountId, adminEmail: bootstrap.adminEmail }, 'first start: created the first account and admin');
     }
     app = await createHttpApp(
-      { services, database, metrics, lifecycle },
+      { services, database, metrics, lifecycle, bus },
       { logger, maxBodyBytes: config.http.maxBodyBytes, maxUploadBytes: config.uploads.maxBytes, maxWsFrameBytes: config.realtime.maxFrameBytes },
     );
   } catch (error) {

@@ -32,5 +32,7 @@ export interface EventBus {
    * they follow from the database, which is the truth.
    */
   onResync(listener: () => void): Unsubscribe;
+  /** A networked bus: whether it is connected right now (false while it reconnects). Reported by `/ready`. */
+  connected?(): boolean;
   close(): Promise<void>;
 }

@@ -113,6 +113,9 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
       resyncListeners.add(listener);
       return () => resyncListeners.delete(listener);
     },
+    connected() {
+      return publisher.status === 'ready' && subscriber.status === 'ready';
+    },
     async close() {
       handlers.clear();
       resyncListeners.clear();

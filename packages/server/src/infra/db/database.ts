@@ -33,6 +33,12 @@ export async function openDatabase(options: DatabaseOptions, logger: Logger): Pr
   if (options.mode === 'postgres') {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize, connectionTimeoutMillis: 5_000 });
     pool.on('error', (error) => logger.error({ err: error }, 'idle PostgreSQL client error'));
+    // A client checked out of the pool between two queries (inside a transaction) has no error listener of the pool's:
+    // when PostgreSQL goes away its 'error' event would crash the process. The next query on it fails instead (and
+    // maps to SERVICE_UNAVAILABLE), and the pool discards it on release.
+    pool.on('connect', (client) => {
+      client.on('error', (error) => logger.warn({ err: error }, 'PostgreSQL connection lost'));
+    });
     const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
     try {
       await migrateToLatest(db, logger);

@@ -11,9 +11,20 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   return constraint === undefined || (error as { constraint?: string }).constraint === constraint;
 }
 
+/** Messages of the `pg` driver's own errors (they carry no code) when the server went away or cannot be reached. */
+const DRIVER_CONNECTION_MESSAGES = [
+  'Connection terminated',
+  'Client has encountered a connection error and is not queryable',
+  'timeout exceeded when trying to connect',
+  'Client was closed and is not queryable',
+];
+
 /** Errors meaning the database could not be reached or went away: the client may retry. */
 export function isConnectionError(error: unknown): boolean {
   const code = pgCode(error);
-  if (code === undefined) return false;
-  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006'].includes(code);
+  if (code === undefined) {
+    const message = error instanceof Error ? error.message : '';
+    return DRIVER_CONNECTION_MESSAGES.some((m) => message.startsWith(m));
+  }
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '53300'].includes(code);
 }

@@ -1,4 +1,5 @@
 import type { Endpoint } from '@parley/protocol';
+import type { EventBus } from '../../infra/bus/event-bus.ts';
 import type { Database } from '../../infra/db/database.ts';
 import type { Metrics } from '../../infra/telemetry/metrics.ts';
 import type { Services } from '../../services.ts';
@@ -12,6 +13,8 @@ export interface HttpDeps {
   database: Database;
   metrics: Metrics;
   lifecycle: { draining: boolean };
+  /** For `/ready` to report the bus (Redis in cluster mode). */
+  bus?: EventBus;
 }
 
 export type Route = <E extends Endpoint>(endpoint: E, handler: (ctx: RouteContext<E>) => Promise<Infer<E['response']> | HandlerNoContent>) => void;
