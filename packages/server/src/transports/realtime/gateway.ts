@@ -95,6 +95,8 @@ class Connection {
   private closing = false;
   private readonly id: string;
   private liveTimer: NodeJS.Timeout | undefined;
+  /** Conversations this connection was told about, so it also hears when one leaves its view. */
+  private readonly knownConversations = new Set<string>();
   /** Frames are handled one at a time, in arrival order: pipelined sends get sequences in the order they were sent. */
   private inbox: Promise<void> = Promise.resolve();
 
@@ -308,9 +310,17 @@ class Connection {
     // The conversation list: changes to conversations this principal can see.
     this.accountUnsubscribe = this.bus.subscribe(topics.account(principal.accountId), (message) => {
       switch (message.kind) {
-        case 'conversation_updated':
-          if (this.services.conversations.canSee(principal, message.conversation)) this.send({ type: 'conversation', conversation: message.conversation });
+        case 'conversation_updated': {
+          const id = message.conversation.id;
+          if (this.services.conversations.canSee(principal, message.conversation)) {
+            this.rememberConversation(id);
+            this.send({ type: 'conversation', conversation: message.conversation });
+          } else if (this.knownConversations.delete(id)) {
+            // It left this agent's view (taken by another, transferred, reassigned): the last change tells them so.
+            this.send({ type: 'conversation', conversation: message.conversation });
+          }
           break;
+        }
         case 'agent_state':
           if (principal.kind === 'user' && message.agent.userId === principal.userId) this.send({ type: 'agent_state', agent: message.agent });
           break;
@@ -324,6 +334,11 @@ class Connection {
     });
     if (principal.kind === 'user') await this.services.routing.connectionOpened(principal, this.id);
     return principal;
+  }
+
+  private rememberConversation(id: string): void {
+    if (this.knownConversations.size >= 10_000) this.knownConversations.clear();
+    this.knownConversations.add(id);
   }
 
   /** Managers get the live view pushed, at most a few times a second however busy the account is. */

@@ -38,6 +38,24 @@ describe(`routing over the realtime gateway (${storageMode})`, () => {
     expect((await call(t.server.app, 'getConversation', { token: admin, params: { conversationId } })).body.assignedAgentId).toBe(agent.id);
   });
 
+  it('tells an agent when a conversation they held leaves their view (transferred to another agent)', async () => {
+    const a = actors(t);
+    const first = await a.createUser(admin, 'agent', 'First');
+    const second = await a.createUser(admin, 'agent', 'Second');
+    const socket = await WsTestClient.connect(t.baseUrl, { authorization: `Bearer ${first.token}` });
+    const consumer = await a.consumer();
+    const conversationId = await a.conversation(consumer.token);
+    await call(t.server.app, 'sendEvent', { token: consumer.token, params: { conversationId }, body: text('Hello?') });
+    await call(t.server.app, 'takeConversation', { token: first.token, params: { conversationId } });
+    await socket.waitFor((f) => f.type === 'conversation' && f.conversation.id === conversationId && f.conversation.assignedAgentId === first.id);
+
+    await call(t.server.app, 'transferConversation', { token: first.token, params: { conversationId }, body: { agentId: second.id } });
+    await call(t.server.app, 'takeConversation', { token: second.token, params: { conversationId } });
+    const gone = await socket.waitFor((f) => f.type === 'conversation' && f.conversation.id === conversationId && f.conversation.assignedAgentId === second.id);
+    expect(gone).toBeDefined();
+    socket.close();
+  });
+
   it('rings an agent with an offer frame, and pushes the live view to managers', async () => {
     const a = actors(t);
     const skill = await call(t.server.app, 'createSkill', { token: admin, body: { name: 'Ringing', routingMode: 'ring', ringTimeoutSeconds: 30 } });
