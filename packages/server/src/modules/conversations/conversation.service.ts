@@ -236,7 +236,12 @@ export class ConversationService {
         if (previous.type !== request.event.type || previous.audience !== request.audience || !isDeepStrictEqual(normalise(previous.payload), normalise(payload))) {
           throw new AppError('IDEMPOTENCY_KEY_REUSED', `clientMessageId "${request.clientMessageId}" was already used for a different message`, { sequence: previous.seq });
         }
-        return { ack: { eventId: previous.id, conversationId: conversation.id, sequence: previous.seq, duplicate: true, createdAt: previous.created_at.toISOString() }, events: [], summary: null };
+        return {
+          ack: { eventId: previous.id, conversationId: conversation.id, sequence: previous.seq, duplicate: true, createdAt: previous.created_at.toISOString() },
+          events: [],
+          summary: null,
+          routingMayChange: false,
+        };
       }
       if (conversation.state !== 'open') throw new AppError('CONVERSATION_CLOSED', 'The conversation is closed; start a new one');
       const role = writerRole(principal, conversation);
@@ -256,11 +261,13 @@ export class ConversationService {
       events.push(stored);
       await this.routing?.messageStored(trx, conversation, role, request.audience);
       const summary = events.length > 1 || role === 'consumer' ? await this.summarize(trx, await this.lockRow(trx, conversation.id)) : null;
-      return { ack: { eventId: stored.id, conversationId: conversation.id, sequence: stored.sequence, duplicate: false, createdAt: stored.createdAt }, events, summary };
+      // Only a consumer's message in a conversation nobody holds can change who gets what (it may queue it).
+      const routingMayChange = role === 'consumer' && conversation.assigned_agent_id === null;
+      return { ack: { eventId: stored.id, conversationId: conversation.id, sequence: stored.sequence, duplicate: false, createdAt: stored.createdAt }, events, summary, routingMayChange };
     });
     if (result.ack.duplicate) this.hooks.onDuplicateSend?.();
     await this.publish(result.summary, result.events);
-    if (!result.ack.duplicate) this.routing?.changed(principal.accountId);
+    if (result.routingMayChange) this.routing?.changed(principal.accountId);
     return result.ack;
   }
 
