@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { firstJsonLine, spawnChild } from './child-process.ts';
+import { type LatencySummary, summarize } from './stats.ts';
+
+/**
+ * The machine's own limits, measured in the same run as the Parley figures and laid out the same way (the server side
+ * pinned to one CPU, the client side to the other), so that the figures can be judged against them.
+ */
+
+export interface EchoReference {
+  /** One socket, one message in flight: the round-trip time of the protocol's transport. */
+  single: { perSecond: number; latency: LatencySummary };
+  /** Many sockets, one message in flight on each: the echo server's throughput. */
+  parallel: { sockets: number; perSecond: number; latency: LatencySummary };
+}
+
+export interface CommitReference {
+  database: string;
+  synchronousCommit: string;
+  singleRowCommitsPerSecond: number;
+  batchRowsPerSecond: number;
+  batchCommitsPerSecond: number;
+}
+
+const PAYLOAD = JSON.stringify({
+  id: 'm123456',
+  type: 'send',
+  conversationId: '0193b7c2-5a4e-7c1a-9f53-3c1d2e4f5a6b',
+  clientMessageId: 'm123456',
+  event: { type: 'content', content: { contentType: 'text/plain', message: 'x'.repeat(150) } },
+});
+
+function openSocket(port: number): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+    socket.once('open', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** Each socket sends, waits for its echo, sends again, for `ms`; returns messages per second and round-trip times. */
+async function closedLoop(sockets: WebSocket[], ms: number): Promise<{ perSecond: number; latency: LatencySummary }> {
+  const samples: number[] = [];
+  const started = performance.now();
+  const end = started + ms;
+  await Promise.all(
+    sockets.map(
+      (socket) =>
+        new Promise<void>((resolve) => {
+          let sentAt = 0;
+          const send = () => {
+            sentAt = performance.now();
+            socket.send(PAYLOAD);
+          };
+          socket.on('message', () => {
+            const now = performance.now();
+            samples.push(now - sentAt);
+            if (now < end) send();
+            else resolve();
+          });
+          send();
+        }),
+    ),
+  );
+  for (const socket of sockets) socket.removeAllListeners('message');
+  return { perSecond: samples.length / ((performance.now() - started) / 1000), latency: summarize(samples) };
+}
+
+/** A bare `ws` echo server (bench/lib/echo-server.ts) pinned to `cpu`, driven from this process. */
+export async function measureEcho(options: { cpu: number | undefined; cwd: string; seconds: number; sockets: number }): Promise<EchoReference> {
+  const server = spawnChild('echo server', [process.execPath, '--import', 'tsx', path.join(options.cwd, 'bench/lib/echo-server.ts')], {
+    cwd: options.cwd,
+    env: process.env,
+    cpu: options.cpu,
+  });
+  try {
+    const { port } = await firstJsonLine<{ port: number }>(server, 30_000);
+    const one = await openSocket(port);
+    await closedLoop([one], 500); // warm up
+    const single = await closedLoop([one], options.seconds * 1000);
+    one.close();
+    const many = await Promise.all(Array.from({ length: options.sockets }, () => openSocket(port)));
+    await closedLoop(many, 500);
+    const parallel = await closedLoop(many, options.seconds * 1000);
+    for (const socket of many) socket.close();
+    return { single, parallel: { sockets: options.sockets, ...parallel } };
+  } finally {
+    await server.stop(2_000);
+  }
+}
+
+/** bench/lib/commit-probe.ts pinned to `cpu`: PGlite in a fresh folder on the same disk, or the PostgreSQL at `url`. */
+export async function measureCommits(options: { cpu: number | undefined; cwd: string; postgresUrl: string | undefined; seconds: number }): Promise<CommitReference> {
+  const dir = options.postgresUrl ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-probe-'));
+  const probe = spawnChild(
+    'commit probe',
+    [process.execPath, '--import', 'tsx', path.join(options.cwd, 'bench/lib/commit-probe.ts'), options.postgresUrl ? 'postgres' : 'pglite', options.postgresUrl ?? (dir as string)],
+    { cwd: options.cwd, env: { ...process.env, PROBE_SECONDS: String(options.seconds) }, cpu: options.cpu },
+  );
+  try {
+    await probe.exited;
+    if (probe.child.exitCode !== 0) throw new Error(`the commit probe failed: ${probe.stderr().trim().slice(-2000)}`);
+    return JSON.parse(probe.stdout().trim().split('\n').at(-1) ?? '{}') as CommitReference;
+  } finally {
+    await probe.stop(2_000);
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { formatMs, percentile, summarize, table } from './stats.ts';
+
+describe('percentile', () => {
+  it('is the nearest rank: the smallest value with at least p% of the samples at or below it', () => {
+    const sorted = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    expect(percentile(sorted, 50)).toBe(5);
+    expect(percentile(sorted, 90)).toBe(9);
+    expect(percentile(sorted, 99)).toBe(10);
+    expect(percentile(sorted, 100)).toBe(10);
+    expect(percentile(sorted, 0)).toBe(1);
+  });
+
+  it('never interpolates, so p99 of 1,000 samples is the 990th', () => {
+    const sorted = Array.from({ length: 1000 }, (_, i) => i + 1);
+    expect(percentile(sorted, 99)).toBe(990);
+    expect(percentile(sorted, 99.9)).toBe(999);
+  });
+
+  it('is NaN without samples', () => {
+    expect(percentile([], 50)).toBeNaN();
+  });
+});
+
+describe('summarize', () => {
+  it('sorts numerically (not as strings) and gives count, percentiles, max and mean', () => {
+    const s = summarize([10, 9, 100, 2, 1]);
+    expect(s).toMatchObject({ n: 5, p50: 9, p99: 100, max: 100, mean: 24.4 });
+  });
+
+  it('gives NaN figures for no samples', () => {
+    expect(summarize([])).toMatchObject({ n: 0, p50: Number.NaN, max: Number.NaN });
+  });
+});
+
+describe('formatting', () => {
+  it('shows milliseconds with the precision that matters at their size', () => {
+    expect(formatMs(0.123)).toBe('0.12');
+    expect(formatMs(42.36)).toBe('42.4');
+    expect(formatMs(1234.5)).toBe('1,235');
+    expect(formatMs(Number.NaN)).toBe('-');
+  });
+
+  it('aligns the first column left and the others right', () => {
+    expect(
+      table([
+        ['a', '1'],
+        ['long', '100'],
+      ]),
+    ).toBe('a       1\nlong  100');
+  });
+});
