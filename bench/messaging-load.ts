@@ -354,6 +354,8 @@ async function main(): Promise<void> {
     // A run may outlast the default 15-minute access token; a socket closed for expiry would count as an error.
     ACCESS_TOKEN_TTL_SECONDS: '86400',
     CONSUMER_TOKEN_TTL_SECONDS: '86400',
+    // Every virtual consumer signs in from this one address: the per-address limit of public endpoints is off.
+    PUBLIC_RATE_LIMIT_PER_MINUTE: '0',
     ...options.serverEnv,
   };
   fs.mkdirSync(path.join(workDir, 'data'), { recursive: true });

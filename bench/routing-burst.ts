@@ -134,6 +134,7 @@ async function main(): Promise<void> {
     // Connections are refreshed before each timed phase; this keeps them fresh through a slow phase.
     WS_HEARTBEAT_INTERVAL_MS: '600000',
     NODE_ID: 'bench',
+    PUBLIC_RATE_LIMIT_PER_MINUTE: '0',
     BOOTSTRAP_ADMIN_EMAIL: 'admin@bench.parley',
     BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
   });

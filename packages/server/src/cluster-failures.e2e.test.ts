@@ -194,6 +194,7 @@ describe.skipIf(needsServices)('cluster mode under failure (real processes; runs
       WS_RATE_LIMIT_BURST: '1000',
       ROUTING_SWEEP_INTERVAL_MS: '200',
       SHUTDOWN_GRACE_MS: '3000',
+      PUBLIC_RATE_LIMIT_PER_MINUTE: '0',
       ...env,
     };
     const nodes: ServerProcess[] = [];

@@ -71,7 +71,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     }
     app = await createHttpApp(
       { services, database, metrics, lifecycle, bus },
-      { logger, maxBodyBytes: config.http.maxBodyBytes, maxUploadBytes: config.uploads.maxBytes, maxWsFrameBytes: config.realtime.maxFrameBytes },
+      { logger, maxBodyBytes: config.http.maxBodyBytes, publicRatePerMinute: config.http.publicRatePerMinute, maxUploadBytes: config.uploads.maxBytes, maxWsFrameBytes: config.realtime.maxFrameBytes },
     );
   } catch (error) {
     await database.close();

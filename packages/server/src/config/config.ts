@@ -38,6 +38,7 @@ const EnvSchema = z.object({
     .int()
     .min(1024)
     .default(256 * 1024),
+  PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()
@@ -77,7 +78,7 @@ const EnvSchema = z.object({
 });
 
 export interface Config {
-  http: { port: number; host: string; publicUrl: string | undefined; maxBodyBytes: number };
+  http: { port: number; host: string; publicUrl: string | undefined; maxBodyBytes: number; publicRatePerMinute: number };
   storage: { mode: 'embedded'; dataDir: string; filesDir: string } | { mode: 'postgres'; databaseUrl: string; poolSize: number; filesDir: string };
   log: { level: z.infer<typeof EnvSchema>['LOG_LEVEL']; pretty: boolean };
   auth: { jwtSecret: string | undefined; accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number; consumerTokenTtlSeconds: number };
@@ -101,7 +102,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const dataDir = path.resolve(e.DATA_DIR);
   const filesDir = path.resolve(e.FILES_DIR ?? path.join(dataDir, 'files'));
   return {
-    http: { port: e.PORT, host: e.HOST, publicUrl: e.PUBLIC_URL, maxBodyBytes: e.MAX_BODY_BYTES },
+    http: { port: e.PORT, host: e.HOST, publicUrl: e.PUBLIC_URL, maxBodyBytes: e.MAX_BODY_BYTES, publicRatePerMinute: e.PUBLIC_RATE_LIMIT_PER_MINUTE },
     storage: e.DATABASE_URL ? { mode: 'postgres', databaseUrl: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, filesDir } : { mode: 'embedded', dataDir, filesDir },
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
     auth: {

@@ -564,7 +564,7 @@ describe.skipIf(storageMode !== 'postgres')('routing on two nodes sharing one Po
     filesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-files-'));
     nodes = [];
     for (const name of ['node-a', 'node-b']) {
-      const config = loadConfig({ FILES_DIR: filesDir, LOG_LEVEL: 'silent', ROUTING_SWEEP_INTERVAL_MS: '0', NODE_ID: name });
+      const config = loadConfig({ FILES_DIR: filesDir, LOG_LEVEL: 'silent', ROUTING_SWEEP_INTERVAL_MS: '0', NODE_ID: name, PUBLIC_RATE_LIMIT_PER_MINUTE: '0' });
       heartbeatMs = config.realtime.heartbeatIntervalMs;
       nodes.push(await createServer(config, { databaseOptions: database.options, clock, logger: createLogger({ level: 'silent' }), skipBootstrap: true }));
     }

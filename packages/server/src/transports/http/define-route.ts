@@ -50,11 +50,16 @@ export function defineRoute<E extends Endpoint>(
   authenticate: Authenticate,
   endpoint: E,
   handler: (ctx: RouteContext<E>) => Promise<Infer<E['response']> | HandlerNoContent>,
+  limitPublic: (clientAddress: string) => number = () => 0,
 ): void {
   app.route({
     method: endpoint.method,
     url: endpoint.path,
     handler: async (request, reply) => {
+      if ('public' in endpoint.access) {
+        const wait = limitPublic(request.ip);
+        if (wait > 0) throw new AppError('RATE_LIMITED', 'Too many requests from this address; retry later', { retryAfterMs: wait });
+      }
       const principal = await authenticate(request);
       authorize(endpoint.access, principal);
       const params = parse(endpoint.params, request.params, 'params');

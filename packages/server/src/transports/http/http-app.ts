@@ -5,6 +5,7 @@ import { AppError } from '../../core/app-error.ts';
 import type { Principal } from '../../core/principal.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import { defineRoute } from './define-route.ts';
+import { createPublicRateLimiter } from './public-rate-limit.ts';
 import { toErrorBody } from './errors.ts';
 import type { HttpDeps, Route } from './http-deps.ts';
 import { registerAccountRoutes } from './routes/accounts.routes.ts';
@@ -22,6 +23,8 @@ import { registerCors } from './cors.ts';
 export interface HttpAppOptions {
   logger: Logger;
   maxBodyBytes: number;
+  /** Requests per minute per client address on the public endpoints; 0 turns the limit off. */
+  publicRatePerMinute?: number;
   maxUploadBytes: number;
   maxWsFrameBytes: number;
 }
@@ -67,6 +70,7 @@ export async function createHttpApp(deps: HttpDeps, options: HttpAppOptions): Pr
     if (internal) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: body.error.code, status }, 'request rejected');
     if (body.error.code === 'SERVICE_UNAVAILABLE') reply.header('retry-after', '2');
+    if (body.error.code === 'RATE_LIMITED') reply.header('retry-after', String(Math.max(1, Math.ceil(Number(body.error.details?.retryAfterMs ?? 1000) / 1000))));
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
@@ -78,7 +82,8 @@ export async function createHttpApp(deps: HttpDeps, options: HttpAppOptions): Pr
   });
 
   registerCors(app, '/v1/');
-  const route: Route = (endpoint, handler) => defineRoute(app, authenticate, endpoint, handler);
+  const limitPublic = createPublicRateLimiter(options.publicRatePerMinute ?? 0);
+  const route: Route = (endpoint, handler) => defineRoute(app, authenticate, endpoint, handler, limitPublic);
   registerOperationsRoutes(app, deps);
   registerAuthRoutes(route, deps);
   registerAccountRoutes(route, deps);
