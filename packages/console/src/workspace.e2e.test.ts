@@ -51,9 +51,15 @@ describe(`the agent workspace in Chromium (${storageMode})`, () => {
   }, 60_000);
 
   afterAll(async () => {
+    // Timed, so a slow teardown on a loaded machine says which part was slow.
+    let started = performance.now();
     await browser?.close();
+    const browserMs = performance.now() - started;
+    started = performance.now();
     await t?.close();
-  });
+    const serverMs = performance.now() - started;
+    if (browserMs + serverMs > 10_000) console.warn(`[workspace e2e] slow teardown: browser ${Math.round(browserMs)} ms, server ${Math.round(serverMs)} ms`);
+  }, 120_000);
 
   const signIn = async (page: Page, email: string, password: string) => {
     // Pages share the browser profile: forget the session an earlier test kept.

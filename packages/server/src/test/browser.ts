@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,7 +38,16 @@ export async function launchBrowser(options: { viewport?: { width: number; heigh
       return page;
     },
     async close() {
-      await context.close();
+      // A Chromium that does not exit within the time (seen once on a loaded CI machine) is killed: a test's
+      // teardown must not hang on the browser.
+      const closed = await Promise.race([context.close().then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000).unref())]);
+      if (!closed) {
+        try {
+          execFileSync('pkill', ['-9', '-f', profile]);
+        } catch {
+          // Nothing left to kill.
+        }
+      }
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };
