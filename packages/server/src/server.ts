@@ -118,7 +118,15 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         if (sweep) clearInterval(sweep);
         await services.jobs.stop();
         await gateway.drain();
+        // Requests in flight get half the grace period; then every connection still open is cut, including sockets
+        // that never sent a request (a browser's preconnect), which Node would otherwise keep for its 60 s headers
+        // time-out and so hold the shutdown past the grace period.
+        const cut = setTimeout(() => {
+          logger.warn('connections still open after half the shutdown grace period: closing them');
+          app.server.closeAllConnections();
+        }, config.shutdownGraceMs / 2);
         await app.close();
+        clearTimeout(cut);
         await services.routing.settle();
         await bus.close();
         await database.close();
