@@ -2,6 +2,7 @@ import { type Endpoint, type EndpointBody, type EndpointName, type EndpointParam
 import { ParleyConnectionError, errorFromResponse } from './errors.ts';
 import type { TokenProvider } from './token-source.ts';
 import { type BaseUrl, resolveBaseUrl } from './websocket.ts';
+import { newClientMessageId } from './ids.ts';
 
 /** `{ key: T }`, optional when T has no required field, absent when T is undefined. */
 type Part<K extends string, T> = [T] extends [undefined] ? { [P in K]?: undefined } : object extends T ? { [P in K]?: T } : { [P in K]: T };
@@ -218,7 +219,7 @@ export function createRestClient(options: RestClientOptions): RestClient {
     sendEvent: (conversationId, body, opts) =>
       call('sendEvent', {
         params: byId(conversationId),
-        body: { ...body, clientMessageId: body.clientMessageId ?? crypto.randomUUID() },
+        body: { ...body, clientMessageId: body.clientMessageId ?? newClientMessageId() },
         ...opts,
       }),
     sendReceipt: (conversationId, body, opts) => call('sendReceipt', { params: byId(conversationId), body, ...opts }),

@@ -17,6 +17,7 @@ import { ParleyApiError, ParleyConnectionError } from './errors.ts';
 import { parseServerFrame } from './server-frames.ts';
 import type { TokenProvider } from './token-source.ts';
 import { type BaseUrl, type WebSocketConstructor, messageText, realtimeUrl, resolveBaseUrl, resolveWebSocket } from './websocket.ts';
+import { newClientMessageId } from './ids.ts';
 
 /**
  * `connecting`: first connection attempt, until authenticated. `open`: authenticated. `reconnecting`: the connection
@@ -236,7 +237,7 @@ export class RealtimeClient {
     if (this.#state === 'closed') return Promise.reject(this.#closedError());
     const request: SendRequest = {
       conversationId: input.conversationId,
-      clientMessageId: input.clientMessageId ?? crypto.randomUUID(),
+      clientMessageId: input.clientMessageId ?? newClientMessageId(),
       event: input.event,
       audience: input.audience ?? 'all',
     };
