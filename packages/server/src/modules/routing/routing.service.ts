@@ -827,6 +827,7 @@ export class RoutingService {
         'conversation_routing.idle_warned_at',
         'routing_settings.auto_close_seconds',
         'routing_settings.auto_close_warning_seconds',
+        'routing_settings.account_id as settings_account_id',
       ])
       .where('conversation_routing.status', 'in', ['new', 'assigned'])
       .where('conversation_routing.awaiting_since', 'is', null)
@@ -834,7 +835,7 @@ export class RoutingService {
       .limit(1000)
       .execute();
     for (const c of idle) {
-      const configured = await this.db.selectFrom('routing_settings').select('account_id').where('account_id', '=', c.account_id).executeTakeFirst();
+      const configured = c.settings_account_id !== null; // the left join found the account's settings
       const closeAfter = configured ? c.auto_close_seconds : DEFAULT_SETTINGS.autoCloseSeconds;
       const warnBefore = configured ? (c.auto_close_warning_seconds ?? 0) : DEFAULT_SETTINGS.autoCloseWarningSeconds;
       if (closeAfter === null || closeAfter === undefined) continue;
