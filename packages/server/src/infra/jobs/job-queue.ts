@@ -109,8 +109,24 @@ export class JobQueue {
     await this.running;
   }
 
+  /**
+   * Runs due jobs now rather than at the next poll: call it after committing a transaction that enqueued jobs (an
+   * enqueue inside a transaction cannot wake the worker usefully, because the job is not visible until the commit).
+   */
+  kick(): void {
+    this.wake();
+  }
+
+  private wakeAgain = false;
+
   private wake(): void {
-    if (this.stopped || this.running || this.definitions.size === 0 || !this.timer) return;
+    if (this.stopped || this.definitions.size === 0 || !this.timer) return;
+    if (this.running) {
+      // A claim may already have run without the job that woke us: look again when this round ends.
+      this.wakeAgain = true;
+      return;
+    }
+    this.wakeAgain = false;
     this.running = this.runDue()
       .catch((error: unknown) => {
         this.logger.error({ err: error }, 'job worker failed');
@@ -118,6 +134,7 @@ export class JobQueue {
       })
       .finally(() => {
         this.running = undefined;
+        if (this.wakeAgain) this.wake();
       });
   }
 

@@ -70,6 +70,18 @@ export interface ConversationRoutingPort {
   changed(accountId: string): void;
 }
 
+/**
+ * Something that must happen in the same transaction as a conversation's events are stored: outbound webhook
+ * deliveries, bot deliveries, the analytics record. A sink must be cheap when it has nothing to do (no statement for
+ * an account without subscriptions), because it runs for every stored event.
+ */
+export interface ConversationEventSink {
+  /** Inside the storing transaction; the conversation row is locked (its assigned agent may be about to change). */
+  eventsStored(trx: Trx, conversation: ConversationRow, events: readonly ConversationEvent[]): Promise<void>;
+  /** After the transaction committed (to wake the workers that deliver what `eventsStored` enqueued). */
+  committed?(): void;
+}
+
 export interface ConversationHooks {
   /** Called after commit for each stored event (metrics). */
   onEventStored?(event: ConversationEvent): void;
@@ -91,6 +103,13 @@ export class ConversationService {
   ) {}
 
   private routing: ConversationRoutingPort | undefined;
+
+  private readonly sinks: ConversationEventSink[] = [];
+
+  /** Wired by the composition root: modules that act on every stored event, in the storing transaction. */
+  addEventSink(sink: ConversationEventSink): void {
+    this.sinks.push(sink);
+  }
 
   /** Wired once by the composition root (routing depends on this service, so it is set after construction). */
   attachRouting(routing: ConversationRoutingPort): void {
@@ -623,13 +642,16 @@ export class ConversationService {
       )
       .returningAll()
       .execute();
-    return rows.map(toWireEvent);
+    const stored = rows.map(toWireEvent);
+    for (const sink of this.sinks) await sink.eventsStored(trx, conversation, stored);
+    return stored;
   }
 
   private async publish(summary: ConversationSummary | null, events: ConversationEvent[]): Promise<void> {
     for (const event of events) {
       this.hooks.onEventStored?.(event);
     }
+    if (events.length > 0) for (const sink of this.sinks) sink.committed?.();
     try {
       for (const event of events) {
         const accountId = summary?.accountId ?? (await this.accountOf(event.conversationId));
