@@ -71,6 +71,23 @@ export interface ConversationRoutingPort {
 }
 
 /**
+ * What happened to a conversation that its event stream alone does not say (a transfer and a return to the queue
+ * both look like the agent leaving). Other modules (routing, bots) record it; sinks receive it in the same
+ * transaction.
+ */
+export type ConversationActivity = {
+  type: 'transferred';
+  /** Who transferred it: an agent, a bot, an API key or the system. */
+  byId: string;
+  fromAgentId: string | null;
+  toSkillId: string | null;
+  toAgentId: string | null;
+  note: string | null;
+  /** Set when a bot handed the conversation to humans. */
+  escalation: { reason: 'bot_requested' | 'consumer_requested' | 'bot_timeout' | 'bot_error' } | null;
+};
+
+/**
  * Something that must happen in the same transaction as a conversation's events are stored: outbound webhook
  * deliveries, bot deliveries, the analytics record. A sink must be cheap when it has nothing to do (no statement for
  * an account without subscriptions), because it runs for every stored event.
@@ -78,6 +95,8 @@ export interface ConversationRoutingPort {
 export interface ConversationEventSink {
   /** Inside the storing transaction; the conversation row is locked (its assigned agent may be about to change). */
   eventsStored(trx: Trx, conversation: ConversationRow, events: readonly ConversationEvent[]): Promise<void>;
+  /** Inside the transaction that recorded it. */
+  activity?(trx: Trx, conversation: ConversationRow, activity: ConversationActivity): Promise<void>;
   /** After the transaction committed (to wake the workers that deliver what `eventsStored` enqueued). */
   committed?(): void;
 }
@@ -401,6 +420,11 @@ export class ConversationService {
   }
 
   // ---------- for routing: operations inside a transaction the caller holds ----------
+
+  /** Tells the sinks what happened to the (locked) conversation, in the caller's transaction. */
+  async recordActivity(trx: Trx, conversation: ConversationRow, activity: ConversationActivity): Promise<void> {
+    for (const sink of this.sinks) await sink.activity?.(trx, conversation, activity);
+  }
 
   /** Locks the conversation row for the rest of the caller's transaction. */
   lockForUpdate(trx: Trx, conversationId: string, accountId?: string): Promise<ConversationRow> {

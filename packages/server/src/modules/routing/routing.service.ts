@@ -563,6 +563,15 @@ export class RoutingService {
         })
         .where('conversation_id', '=', conversation.id)
         .execute();
+      await this.conversations.recordActivity(trx, conversation, {
+        type: 'transferred',
+        byId: principalId(principal),
+        fromAgentId: conversation.assigned_agent_id,
+        toSkillId: input.skillId ?? row.skill_id,
+        toAgentId: input.agentId ?? null,
+        note: input.note ?? null,
+        escalation: null,
+      });
       after.conversation(conversation.id, events);
       if (conversation.assigned_agent_id) after.agent(conversation.assigned_agent_id);
       after.account(accountId);
