@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
   type Access,
+  ApiKeyScopeSchema,
+  BotWebhookEventSchema,
   ClientFrameSchema,
   type ClientFrameType,
   type Endpoint,
@@ -11,15 +13,21 @@ import {
   endpoints,
   ErrorBodySchema,
   errorCatalogue,
+  OAUTH_TOKEN_PATH,
+  OAuthErrorSchema,
+  oauthErrorStatus,
+  OAuthTokenRequestSchema,
+  OAuthTokenResponseSchema,
   type ErrorCode,
   PROTOCOL_VERSION,
   ResponseResults,
   ServerFrameSchema,
   ValidationIssueSchema,
   WS_CLOSE,
+  WebhookPayloadSchema,
   WS_PATH,
 } from '../src/index.ts';
-import { buildComponents, inlineJsonSchema, isJson, type Json, type SchemaRoot } from './json-schemas.ts';
+import { buildComponents, COMPONENTS_PREFIX, inlineJsonSchema, isJson, type Json, type SchemaRoot } from './json-schemas.ts';
 import { code, SchemaMarkdown, table } from './schema-markdown.ts';
 
 /**
@@ -112,6 +120,8 @@ export function endpointErrorCodes(name: EndpointName): ErrorCode[] {
   else if (endpoint.method !== 'GET') codes.push('MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE');
   if (!isPublic(endpoint.access)) codes.push('UNAUTHENTICATED', 'TOKEN_EXPIRED', 'FORBIDDEN');
   if (endpoint.params) codes.push('NOT_FOUND');
+  // Public endpoints are limited per client address, API keys per key.
+  if (isPublic(endpoint.access) || endpoint.access.apiKeyScopes) codes.push('RATE_LIMITED');
   codes.push(...(ENDPOINT_ERRORS[name] ?? []), 'INTERNAL', 'SERVICE_UNAVAILABLE');
   return catalogueOrder(codes);
 }
@@ -130,7 +140,7 @@ function securityOf(access: Access): Json[] {
   const requirements: Json[] = [];
   if (access.users?.length) requirements.push({ userToken: [...access.users] });
   if (access.consumer) requirements.push({ consumerToken: [] });
-  if (access.apiKeyScopes) requirements.push({ apiKey: [...access.apiKeyScopes] });
+  if (access.apiKeyScopes) requirements.push({ apiKey: [...access.apiKeyScopes] }, { oauth2: [...access.apiKeyScopes] });
   return requirements;
 }
 
@@ -158,15 +168,100 @@ const tagOf = (apiPath: string): string => apiPath.split('/')[2] ?? 'api';
 function errorResponse(status: number, codes: readonly ErrorCode[]): Json {
   return {
     description: `${STATUS_TEXT[status] ?? `HTTP ${status}`}. The error code is one of:\n\n${codes.map((c) => `- ${code(c)}: ${errorCatalogue[c].description}`).join('\n')}`,
-    ...(status === 503 ? { headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } } } } : {}),
+    ...(status === 503 || status === 429 ? { headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } } } } : {}),
     content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
     'x-parley-error-codes': [...codes],
   };
 }
 
+/** `conversations:read` → "Read conversations". */
+function scopeDescription(scope: string): string {
+  const [resource = scope, action = ''] = scope.split(':');
+  const what = resource.replace(/-/g, ' ');
+  if (action === 'read') return `Read ${what}.`;
+  if (action === 'write') return `Create, change and act on ${what}.`;
+  return `${scope}.`;
+}
+
+/**
+ * `POST /oauth/token` is not an entry of `endpoints`: it follows RFC 6749 (form-encoded body, `{error,
+ * error_description}` errors) rather than Parley's REST conventions, so it is described here on its own.
+ */
+function oauthTokenOperation(schemas: ReturnType<typeof buildComponents>): Json {
+  const request = schemas.ref(OAuthTokenRequestSchema, 'input');
+  const error = (description: string, codes: string[], headers?: Json): Json => ({
+    description: `${description} \`error\` is one of: ${codes.map(code).join(', ')}.`,
+    ...(headers ? { headers } : {}),
+    content: { 'application/json': { schema: schemas.ref(OAuthErrorSchema, 'output') } },
+  });
+  const codesOf = (status: number) =>
+    Object.entries(oauthErrorStatus)
+      .filter(([, s]) => s === status)
+      .map(([c]) => c);
+  return {
+    operationId: 'oauthToken',
+    summary: 'OAuth 2.0 client credentials (RFC 6749 §4.4): exchange an API key for a short-lived access token.',
+    description: [
+      "Public: the client authenticates with the API key's id as `client_id` and its secret as `client_secret`, by HTTP Basic or in the body (not both). The optional `scope` narrows the token to some of the key's scopes.",
+      "The access token acts as the API key, with the granted scopes, until it expires or the key is revoked, and counts against the key's rate limit. Requests to this endpoint count against the per-address limit of public endpoints.",
+      "Errors follow RFC 6749 §5.2 (`{error, error_description}`), not Parley's `ErrorBody`, so OAuth client libraries understand them. Responses are never cached (`Cache-Control: no-store`).",
+    ].join('\n\n'),
+    tags: ['oauth'],
+    security: [],
+    'x-parley-access': { public: true },
+    requestBody: {
+      required: true,
+      content: { 'application/x-www-form-urlencoded': { schema: request }, 'application/json': { schema: request } },
+    },
+    responses: {
+      '200': {
+        description: 'The access token.',
+        headers: { 'Cache-Control': { description: '`no-store`.', schema: { type: 'string' } } },
+        content: { 'application/json': { schema: schemas.ref(OAuthTokenResponseSchema, 'output') } },
+      },
+      '400': error("The request is malformed, the grant type is not `client_credentials`, or a scope is unknown or not the key's.", codesOf(400)),
+      '401': error('The client is not authenticated (unknown id, wrong secret or revoked key).', codesOf(401), {
+        'WWW-Authenticate': { description: '`Basic realm="parley"`.', schema: { type: 'string' } },
+      }),
+      '429': error('Too many requests from this address.', codesOf(429), { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 0 } } }),
+      '500': error('An unexpected error.', codesOf(500)),
+    },
+  };
+}
+
+/** A request Parley makes to a receiver: signed JSON, any 2xx counts as delivered. */
+function outgoingWebhook(component: string, description: string): Json {
+  const header = (name: string, text: string): Json => ({ name, in: 'header', required: true, description: text, schema: { type: 'string' } });
+  return {
+    post: {
+      summary: description.split(':')[0],
+      description,
+      parameters: [
+        header(
+          'parley-signature',
+          '`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, one `v1` per valid signing secret; check it with `verifyWebhookSignature` from `@parley/sdk/webhooks`.',
+        ),
+        header('parley-event-id', 'The event id: the same on every retry and replay.'),
+        header('parley-event-type', 'The event type.'),
+        header('parley-delivery-id', 'This delivery (a replay is a new delivery of the same event).'),
+      ],
+      requestBody: { required: true, content: { 'application/json': { schema: { $ref: `${COMPONENTS_PREFIX}${component}` } } } },
+      responses: { '2XX': { description: 'Delivered.' }, default: { description: 'Not delivered: Parley tries again later.' } },
+    },
+  };
+}
+
 export function generateOpenApi(): Json {
   const entries = Object.entries(endpoints) as Array<[EndpointName, Endpoint]>;
-  const roots: SchemaRoot[] = [{ schema: ErrorBodySchema, io: 'output' }];
+  const roots: SchemaRoot[] = [
+    { schema: ErrorBodySchema, io: 'output' },
+    { schema: OAuthTokenRequestSchema, io: 'input', name: 'OAuthTokenRequest' },
+    { schema: OAuthTokenResponseSchema, io: 'output', name: 'OAuthTokenResponse' },
+    { schema: OAuthErrorSchema, io: 'output', name: 'OAuthError' },
+    // What Parley POSTs: outbound webhooks and webhook bots (the `webhooks` section below).
+    { schema: WebhookPayloadSchema, io: 'output' },
+    { schema: BotWebhookEventSchema, io: 'output' },
+  ];
   for (const [name, endpoint] of entries) {
     if (endpoint.body && endpoint.bodyKind !== 'multipart') roots.push({ schema: endpoint.body, io: 'input', name: `${pascal(name)}Request` });
     if (endpoint.response) roots.push({ schema: endpoint.response, io: 'output', name: `${pascal(name)}Response` });
@@ -256,6 +351,8 @@ export function generateOpenApi(): Json {
     pathItem[endpoint.method.toLowerCase()] = operation;
     paths[openApiPath(endpoint.path)] = pathItem;
   }
+  paths[OAUTH_TOKEN_PATH] = { post: oauthTokenOperation(schemas) };
+  tags.push('oauth');
 
   return {
     openapi: '3.1.0',
@@ -264,14 +361,27 @@ export function generateOpenApi(): Json {
       version: String(PROTOCOL_VERSION),
       description: [
         'The REST API of Parley, an open-source conversational customer-care platform. The realtime WebSocket protocol is described in `asyncapi.json` and `docs/protocol.md`; every error code in `docs/errors.md`.',
-        `Credentials go in \`Authorization: Bearer <credential>\`: a user's access token (\`${endpoints.login.method} ${endpoints.login.path}\`), a consumer's access token (\`${endpoints.consumerSession.method} ${endpoints.consumerSession.path}\`) or an API key (\`pak_...\`).`,
+        `Credentials go in \`Authorization: Bearer <credential>\`: a user's access token (\`${endpoints.login.method} ${endpoints.login.path}\`), a consumer's access token (\`${endpoints.consumerSession.method} ${endpoints.consumerSession.path}\`) an API key (\`pak_...\`) or a bot's secret (\`pbt_...\`, see docs/bots.md).`,
+        `Partners may instead exchange an API key for a short-lived access token with OAuth 2.0 client credentials at \`POST ${OAUTH_TOKEN_PATH}\` (the key's id and secret as client id and secret); the token acts as the key, with the scopes granted. Each API key (and its tokens) is limited to a number of requests a minute: the key's own \`rateLimitPerMinute\`, else the server's default; beyond it \`429 RATE_LIMITED\` with \`Retry-After\`. Responses to API keys carry \`RateLimit-Limit\` and \`RateLimit-Remaining\`.`,
         'Each operation lists who may call it in `x-parley-access`: `public: true`, or the user `roles` allowed, whether `consumer` tokens are, and the `apiKeyScopes` of which an API key needs one (`[]`: any key; `null`: no API keys). Error responses list their possible codes in `x-parley-error-codes`.',
         DO_NOT_EDIT,
       ].join('\n\n'),
     },
-    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    // OpenAPI 3.1's own dialect: JSON Schema 2020-12 plus the OAS vocabulary. The schemas are plain 2020-12 and valid
+    // under it; tools (Swagger UI among them) support only this dialect.
+    jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
     tags: tags.map((name) => ({ name })),
     paths,
+    webhooks: {
+      conversationEvent: outgoingWebhook(
+        'WebhookPayload',
+        'An event of a conversation, POSTed to every active subscription of its type (see docs/webhooks.md): retried with back-off, in order per conversation; verify `parley-signature` and ignore repeated `parley-event-id`s.',
+      ),
+      botEvent: outgoingWebhook(
+        'BotWebhookEvent',
+        "An event of a conversation a webhook bot holds, POSTed to the bot's `webhookUrl` (see docs/bots.md): answer 2xx at once and act through the REST API; three failed attempts hand the conversation to people.",
+      ),
+    },
     components: {
       schemas: schemas.components,
       responses: Object.fromEntries([...errorResponses.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
@@ -288,6 +398,11 @@ export function generateOpenApi(): Json {
           scheme: 'bearer',
           bearerFormat: 'pak_...',
           description: `An API key created with \`${endpoints.createApiKey.method} ${endpoints.createApiKey.path}\`, sent as a bearer credential. Requirements list the scopes of which the key needs one; empty means any key.`,
+        },
+        oauth2: {
+          type: 'oauth2',
+          description: `OAuth 2.0 client credentials: the API key's id and secret are the client id and secret; the access token from \`${OAUTH_TOKEN_PATH}\` carries the key's scopes (or those asked for).`,
+          flows: { clientCredentials: { tokenUrl: OAUTH_TOKEN_PATH, scopes: Object.fromEntries(ApiKeyScopeSchema.options.map((s) => [s, scopeDescription(s)])) } },
         },
       },
     },
@@ -521,7 +636,8 @@ export function generateAsyncApi(): Json {
         bearer: {
           type: 'http',
           scheme: 'bearer',
-          description: 'A user or consumer access token (JWT) or an API key (`pak_...`), in the `Authorization` header of the upgrade request or in the `token` of an `auth` frame.',
+          description:
+            "A user or consumer access token (JWT), an API key (`pak_...`) or a bot's secret (`pbt_...`), in the `Authorization` header of the upgrade request or in the `token` of an `auth` frame.",
         },
       },
       correlationIds: { requestId: { description: 'A response carries the `id` of its request.', location: '$message.payload#/id' } },
@@ -570,7 +686,8 @@ ${md.fields(components.ErrorObject ?? {})}
 - \`retryable\`: whether the same request may succeed later as it is. Retry those with back-off; fix the others first.
 - \`details\`: depends on the code. A validation error (\`VALIDATION_FAILED\`) lists each problem in \`details.issues\`, and \`RATE_LIMITED\` says when to try again in \`details.retryAfterMs\`.
 - \`requestId\`: REST only; the id under which the server logged the request. Quote it when reporting a problem.
-- \`SERVICE_UNAVAILABLE\` responses also carry a \`Retry-After\` header (seconds).
+- \`SERVICE_UNAVAILABLE\` and \`RATE_LIMITED\` responses also carry a \`Retry-After\` header (seconds).
+- One endpoint differs: the OAuth 2.0 token endpoint, \`POST ${OAUTH_TOKEN_PATH}\`, answers errors as RFC 6749 §5.2 prescribes, \`{ error, error_description }\` with \`error\` one of ${OAuthErrorSchema.shape.error.options.map(code).join(', ')} (401 with \`WWW-Authenticate\` for \`invalid_client\`), because OAuth client libraries read that shape and no other.
 
 ### Validation issues
 
@@ -655,7 +772,7 @@ Open a WebSocket to \`wss://<host>${WS_PATH}\` (\`ws://\` without TLS). The serv
 
 ${md.fields(hello.frame)}
 
-Authenticate in one of two ways, with a user's or a consumer's access token, or an API key (\`pak_...\`):
+Authenticate in one of two ways, with a user's or a consumer's access token, an API key (\`pak_...\`) or a bot's secret (\`pbt_...\`):
 
 1. **Header**: send \`Authorization: Bearer <credential>\` on the upgrade request (servers, mobile apps, Node). Frames may be sent at once; they wait until the credential is checked.
 2. **First frame**: browsers cannot set headers, so they send an \`auth\` request as their first frame, within \`authDeadlineMs\` of \`hello\`. Its response names the principal.

@@ -61,6 +61,7 @@ export const ConsumerDetailsSchema = z
       externalId: z.string().nullable().describe("The brand's subject (`sub`) for authenticated consumers."),
       createdAt: IsoDateTime,
       lastSeenAt: IsoDateTime,
+      profile: z.record(z.string(), z.string()).describe('Fields bots, agents and integrations set (e.g. `order_number`).'),
     }),
     conversations: z.array(ConversationSummarySchema).describe("The consumer's conversations, newest first (at most 50)."),
   })

@@ -7,10 +7,18 @@ export const Id = z.uuid();
 export const IsoDateTime = z.iso.datetime({ offset: true });
 export const Sequence = z.number().int().nonnegative();
 
-export const RoleSchema = z.enum(['admin', 'manager', 'agent']);
+/** The roles of people who log in. */
+export const UserRoleSchema = z.enum(['admin', 'manager', 'agent']);
+export type UserRole = z.infer<typeof UserRoleSchema>;
+/** Every role a principal may have: a bot is a participant of the account with its own credentials (see bots.ts). */
+export const RoleSchema = z.enum(['admin', 'manager', 'agent', 'bot']);
 export type Role = z.infer<typeof RoleSchema>;
 
-export const ParticipantRoleSchema = z.enum(['consumer', 'assigned_agent', 'agent', 'manager', 'bot']);
+/**
+ * How a participant takes part: `assigned_agent` holds the conversation (a person), `bot` holds it as a bot,
+ * `agent`/`manager` joined without holding it, `integration` writes through an API key.
+ */
+export const ParticipantRoleSchema = z.enum(['consumer', 'assigned_agent', 'agent', 'manager', 'bot', 'integration']);
 export type ParticipantRole = z.infer<typeof ParticipantRoleSchema>;
 
 export const ChannelSchema = z.enum(['web', 'in_app', 'sms', 'messenger', 'whatsapp', 'api']);

@@ -1,10 +1,16 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import specs from '@asyncapi/specs';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { endpointErrorCodes, generateAsyncApi, generateDocFiles, generateOpenApi, openApiPath, pathParams, staleDocFiles } from '../scripts/api-docs.ts';
 import { type Endpoint, type EndpointName, endpoints } from './endpoints.ts';
 import { errorCatalogue } from './errors.ts';
+import { OAUTH_TOKEN_PATH, oauthErrorStatus } from './oauth.ts';
+import { ApiKeyScopeSchema } from './rest.ts';
 import { ClientFrameSchema, ServerFrameSchema, WS_CLOSE } from './realtime.ts';
 
 type Json = { [key: string]: unknown };
@@ -96,8 +102,23 @@ describe('docs/api/openapi.json', () => {
     for (const name of Object.keys(get(doc, 'components', 'schemas') as Json)) expect(name).toMatch(/^[a-zA-Z0-9._-]+$/);
   });
 
-  it('has every endpoint, under its path and method, exactly once', () => {
-    const operations = Object.values(paths).flatMap((item) => Object.values(item));
+  it('validates against the official OpenAPI 3.1 JSON schema (bundled in @seriousme/openapi-schema-validator)', async () => {
+    const validator = new Validator();
+    const result = await validator.validate(doc);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+    // The same validator refuses a broken document, so a pass means something.
+    const broken = structuredClone(doc) as Json;
+    (get(broken, 'paths', openApiPath(endpoints.me.path), 'get') as Json).responses = 'none';
+    expect((await new Validator().validate(broken)).valid).toBe(false);
+  });
+
+  it('has every endpoint, under its path and method, exactly once, and the OAuth token endpoint', () => {
+    const operations = Object.entries(paths)
+      .filter(([p]) => p !== OAUTH_TOKEN_PATH)
+      .flatMap(([, item]) => Object.values(item));
+    expect(paths[OAUTH_TOKEN_PATH]?.post?.operationId).toBe('oauthToken');
     expect(operations.map((op) => op.operationId).sort()).toEqual(Object.keys(endpoints).sort());
     for (const [name, endpoint] of entries) {
       const operation = paths[openApiPath(endpoint.path)]?.[endpoint.method.toLowerCase()];
@@ -205,6 +226,22 @@ describe('docs/api/openapi.json', () => {
     }
   });
 
+  it('describes OAuth 2.0 client credentials: the flow, its scopes, and the token endpoint with RFC 6749 errors', () => {
+    const oauth2 = get(doc, 'components', 'securitySchemes', 'oauth2') as Json;
+    expect(get(oauth2, 'flows', 'clientCredentials', 'tokenUrl')).toBe(OAUTH_TOKEN_PATH);
+    expect(Object.keys(get(oauth2, 'flows', 'clientCredentials', 'scopes') as Json)).toEqual(ApiKeyScopeSchema.options);
+    const token = paths[OAUTH_TOKEN_PATH]?.post ?? {};
+    expect(Object.keys(get(token, 'requestBody', 'content') as Json)).toEqual(['application/x-www-form-urlencoded', 'application/json']);
+    expect(Object.keys(token.responses as Json).sort()).toEqual(['200', ...new Set(Object.values(oauthErrorStatus).map(String))].sort());
+    expect(get(token, 'responses', '401', 'content', 'application/json', 'schema', '$ref')).toBe('#/components/schemas/OAuthError');
+    // Every operation an API key may call may also be called with a client-credentials token of the same scopes.
+    for (const [name, endpoint] of entries) {
+      if ('public' in endpoint.access || !endpoint.access.apiKeyScopes) continue;
+      const security = paths[openApiPath(endpoint.path)]?.[endpoint.method.toLowerCase()]?.security as Json[];
+      expect(security, name).toContainEqual({ oauth2: [...endpoint.access.apiKeyScopes] });
+    }
+  });
+
   it('describes recursive structured content with a self-reference, not inline $defs', () => {
     const schemas = get(doc, 'components', 'schemas') as Json;
     expect(JSON.stringify(schemas.StructuredElement)).toContain('"$ref":"#/components/schemas/StructuredElement"');
@@ -219,6 +256,18 @@ describe('docs/api/openapi.json', () => {
 describe('docs/api/asyncapi.json', () => {
   const doc = generateAsyncApi();
   const messages = get(doc, 'components', 'messages') as Record<string, Json>;
+
+  it('validates against the official AsyncAPI 3.0.0 JSON schema (from @asyncapi/specs)', () => {
+    // The schema bundles its own copy of the draft-07 meta-schema, hence meta: false. @asyncapi/parser would add
+    // Spectral rules on top, but pulls in some 60 packages; the JSON schema is the normative part.
+    const ajv = new Ajv({ strict: false, allErrors: true, meta: false, validateSchema: false });
+    addFormats(ajv);
+    const validate = ajv.compile(specs.schemas['3.0.0'] as object);
+    expect(validate(doc) ? [] : validate.errors).toEqual([]);
+    const broken = structuredClone(doc) as Json;
+    (get(broken, 'channels', 'realtime') as Json).address = 42;
+    expect(validate(broken)).toBe(false);
+  });
 
   it('is AsyncAPI 3.0 for the WebSocket path', () => {
     expect(doc.asyncapi).toBe('3.0.0');

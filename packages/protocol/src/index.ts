@@ -7,4 +7,7 @@ export * from './routing.ts';
 export * from './realtime.ts';
 export * from './widget.ts';
 export * from './canned-responses.ts';
+export * from './webhooks.ts';
 export * from './endpoints.ts';
+export * from './oauth.ts';
+export * from './bots.ts';

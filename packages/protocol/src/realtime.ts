@@ -4,6 +4,7 @@ import { Id, IsoDateTime, PROTOCOL_VERSION, Sequence } from './common.ts';
 import { ChatStateSchema, ConversationEventSchema, ConversationSummarySchema } from './events.ts';
 import { ReceiptRequestSchema, SendAckSchema, SendEventRequestSchema } from './rest.ts';
 import { AgentStatusSchema, LiveViewSchema } from './routing.ts';
+import { WebhookDisabledNoticeSchema } from './webhooks.ts';
 
 /**
  * The realtime (WebSocket) protocol, version 1, at `/v1/ws`.
@@ -33,7 +34,7 @@ const req = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) => z.
 
 export const ClientFrameSchema = z.discriminatedUnion('type', [
   req('auth', {
-    token: z.string().min(1).max(8192).describe('A user or consumer access token, or an API key (`pak_...`).'),
+    token: z.string().min(1).max(8192).describe("A user or consumer access token, an API key (`pak_...`) or a bot's secret (`pbt_...`)."),
     protocolVersion: z.literal(PROTOCOL_VERSION).optional().describe('The wire protocol version the client speaks; only this version is accepted.'),
   }).describe('Authenticates the connection (browsers, which cannot set headers). Must be the first frame, sent within `authDeadlineMs` of `hello`.'),
   req('subscribe', { conversationId: Id, fromSeq: Sequence.default(0).describe('Replay stored events with sequence >= fromSeq, then stream live ones.') }).describe(
@@ -89,5 +90,8 @@ export const ServerFrameSchema = z.discriminatedUnion('type', [
     .object({ type: z.literal('offer'), conversation: ConversationSummarySchema, expiresAt: IsoDateTime })
     .describe('A conversation rings for this agent (skills in `ring` mode): accept it before `expiresAt` or it goes to the next agent.'),
   z.object({ type: z.literal('live'), live: LiveViewSchema }).describe('Managers and admins: the live routing view of the account, pushed when it changes.'),
+  z
+    .object({ type: z.literal('notice'), notice: WebhookDisabledNoticeSchema })
+    .describe('Admins: something in the account needs their attention (`webhook_disabled`: Parley disabled a webhook subscription whose endpoint kept failing).'),
 ]);
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChannelSchema, Id, IsoDateTime, RoleSchema, Sequence } from './common.ts';
+import { ChannelSchema, Id, IsoDateTime, RoleSchema, Sequence, UserRoleSchema } from './common.ts';
 import { AudienceSchema, ChatStateSchema, ConversationEventSchema, ConversationSummarySchema, EventInputSchema, ReceiptStatusSchema } from './events.ts';
 
 // ---------- auth ----------
@@ -55,12 +55,12 @@ export const UserSchema = z.object({
 export const CreateUserRequestSchema = z.strictObject({
   email: z.email().max(320),
   name: z.string().trim().min(1).max(200),
-  role: RoleSchema,
+  role: UserRoleSchema,
   password: z.string().min(10, 'Password must be at least 10 characters').max(1024),
 });
 export const UpdateUserRequestSchema = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),
-  role: RoleSchema.optional(),
+  role: UserRoleSchema.optional(),
   disabled: z.boolean().optional(),
   password: z.string().min(10).max(1024).optional(),
 });
@@ -71,7 +71,18 @@ export const MeSchema = z.discriminatedUnion('kind', [
 ]);
 
 // ---------- API keys ----------
-export const ApiKeyScopeSchema = z.enum(['conversations:read', 'conversations:write', 'users:read', 'users:write', 'account:read', 'account:write']);
+export const ApiKeyScopeSchema = z.enum([
+  'conversations:read',
+  'conversations:write',
+  'users:read',
+  'users:write',
+  'account:read',
+  'account:write',
+  'bots:read',
+  'bots:write',
+  'webhooks:read',
+  'webhooks:write',
+]);
 export type ApiKeyScope = z.infer<typeof ApiKeyScopeSchema>;
 export const ApiKeySchema = z.object({
   id: Id,
@@ -81,10 +92,18 @@ export const ApiKeySchema = z.object({
   createdAt: IsoDateTime,
   lastUsedAt: IsoDateTime.nullable(),
   revokedAt: IsoDateTime.nullable(),
+  rateLimitPerMinute: z.number().int().nullable().describe("Requests per minute this key may make (its OAuth access tokens included); null: the server's default (API_KEY_RATE_LIMIT_PER_MINUTE)."),
 });
+/** A key's own limit: null falls back to the server's default. Counted per node, in memory. */
+export const ApiKeyRateLimitSchema = z.number().int().min(1).max(1_000_000).nullable();
 export const CreateApiKeyRequestSchema = z.strictObject({
   name: z.string().trim().min(1).max(200),
   scopes: z.array(ApiKeyScopeSchema).min(1),
+  rateLimitPerMinute: ApiKeyRateLimitSchema.optional().describe("Requests per minute; omitted or null: the server's default."),
+});
+export const UpdateApiKeyRequestSchema = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  rateLimitPerMinute: ApiKeyRateLimitSchema.optional().describe("Requests per minute; null: back to the server's default."),
 });
 export const CreatedApiKeySchema = z.object({ apiKey: ApiKeySchema, secret: z.string().describe('Shown once.') });
 

@@ -95,6 +95,10 @@ export interface RestClient {
   declineOffer(conversationId: string, options?: RequestOptions): Promise<EndpointResponse<'declineOffer'>>;
   /** Transfers to a skill and/or an agent, with a note for the next agent. */
   transferConversation(conversationId: string, body: EndpointBody<'transferConversation'>, options?: RequestOptions): Promise<EndpointResponse<'transferConversation'>>;
+  /** The consumer and their conversations (agents and bots: while they hold one of them). */
+  getConsumer(consumerId: string, options?: RequestOptions): Promise<EndpointResponse<'getConsumer'>>;
+  /** Sets (null: removes) fields on the consumer's profile. */
+  updateConsumerProfile(consumerId: string, fields: Record<string, string | null>, options?: RequestOptions): Promise<EndpointResponse<'updateConsumerProfile'>>;
 }
 
 /** The untyped shape every CallInput has, used inside the implementation. */
@@ -238,5 +242,7 @@ export function createRestClient(options: RestClientOptions): RestClient {
     acceptOffer: (conversationId, opts) => call('acceptOffer', { params: byId(conversationId), ...opts }),
     declineOffer: (conversationId, opts) => call('declineOffer', { params: byId(conversationId), ...opts }),
     transferConversation: (conversationId, body, opts) => call('transferConversation', { params: byId(conversationId), body, ...opts }),
+    getConsumer: (consumerId, opts) => call('getConsumer', { params: { consumerId }, ...opts }),
+    updateConsumerProfile: (consumerId, fields, opts) => call('updateConsumerProfile', { params: { consumerId }, body: { fields }, ...opts }),
   };
 }

@@ -5,6 +5,9 @@
  * - `RealtimeClient`: the WebSocket protocol with reconnect, resume from the last sequence, exactly-once ordered
  *   delivery and an outbox of unacknowledged sends.
  * - `createConsumer` / `createAgent`: sessions and token refresh wired up for both.
+ *
+ * Webhook receivers (Node only): `verifyWebhookSignature` is in `@parley/sdk/webhooks`, a subpath of its own so that
+ * this entry, which the widget bundles for browsers, never pulls in `node:crypto`.
  */
 export { ParleyApiError, ParleyConnectionError, type ParleyErrorInit } from './errors.ts';
 export { type ExpiringToken, type TokenProvider, type TokenRequest, type TokenSource, type TokenSourceOptions, createTokenSource } from './token-source.ts';

@@ -8,6 +8,7 @@ import {
   type ResponseResult,
   type SendAck,
   type ServerFrame,
+  type WebhookDisabledNotice,
   WS_CLOSE,
 } from '@parley/protocol';
 import { type BackoffOptions, backoffDelay } from './backoff.ts';
@@ -52,6 +53,8 @@ export interface RealtimeEvents {
   offer: (offer: { conversation: ConversationSummary; expiresAt: string }) => void;
   /** Managers and admins: the live routing view changed. */
   live: (live: LiveView) => void;
+  /** Admins: something in the account needs attention (a webhook subscription Parley disabled). */
+  notice: (notice: WebhookDisabledNotice) => void;
   /** The connection state changed. */
   state: (state: RealtimeState, previous: RealtimeState) => void;
   /** Something went wrong that the client handles itself (it keeps reconnecting unless the state becomes `closed`). */
@@ -442,6 +445,9 @@ export class RealtimeClient {
         break;
       case 'live':
         this.#emitter.emit('live', frame.live);
+        break;
+      case 'notice':
+        this.#emitter.emit('notice', frame.notice);
         break;
     }
   }

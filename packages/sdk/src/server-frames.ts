@@ -14,6 +14,7 @@ const shapeChecks: Record<ServerFrame['type'], (frame: Record<string, unknown>) 
   agent_state: (f) => isRecord(f.agent) && typeof f.agent.state === 'string',
   offer: (f) => isRecord(f.conversation) && typeof f.conversation.id === 'string' && typeof f.expiresAt === 'string',
   live: (f) => isRecord(f.live) && Array.isArray(f.live.skills) && Array.isArray(f.live.agents),
+  notice: (f) => isRecord(f.notice) && typeof f.notice.kind === 'string',
 };
 
 function isKnownType(type: unknown): type is ServerFrame['type'] {

@@ -71,7 +71,14 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     }
     app = await createHttpApp(
       { services, database, metrics, lifecycle, bus },
-      { logger, maxBodyBytes: config.http.maxBodyBytes, publicRatePerMinute: config.http.publicRatePerMinute, maxUploadBytes: config.uploads.maxBytes, maxWsFrameBytes: config.realtime.maxFrameBytes },
+      {
+        logger,
+        maxBodyBytes: config.http.maxBodyBytes,
+        publicRatePerMinute: config.http.publicRatePerMinute,
+        apiKeyRatePerMinute: config.http.apiKeyRatePerMinute,
+        maxUploadBytes: config.uploads.maxBytes,
+        maxWsFrameBytes: config.realtime.maxFrameBytes,
+      },
     );
   } catch (error) {
     await database.close();
@@ -90,6 +97,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
           sweeping = true;
           services.routing
             .sweep()
+            .then(() => services.botRuntime.sweep())
             .then(() => services.routing.routeAllWaiting())
             .catch((error: unknown) => logger.error({ err: error }, 'routing sweep failed'))
             .finally(() => {

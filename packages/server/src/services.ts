@@ -1,16 +1,18 @@
 import type { Config } from './config/config.ts';
 import type { Clock } from './core/clock.ts';
-import type { EventBus } from './infra/bus/event-bus.ts';
+import { type EventBus, topics } from './infra/bus/event-bus.ts';
 import type { Db } from './infra/db/database.ts';
 import { createDiskFileStore } from './infra/files/file-store.ts';
 import { JobQueue } from './infra/jobs/index.ts';
 import type { Logger } from './infra/telemetry/logger.ts';
 import type { Metrics } from './infra/telemetry/metrics.ts';
-import { AccountService, ApiKeyService, AuthService, TokenSigner, UserService } from './modules/accounts/index.ts';
+import { AccountService, ApiKeyService, AuthService, BotIdentityService, ClientCredentialsService, TokenSigner, UserService } from './modules/accounts/index.ts';
+import { BotDirectory, BotRuntime, BotService } from './modules/bots/index.ts';
 import { CannedResponseService } from './modules/canned-responses/index.ts';
 import { BrandTokenVerifier, ConsumerService } from './modules/consumers/index.ts';
 import { RoutingService } from './modules/routing/index.ts';
 import { ConsumerDetailsService, ConversationService, FileService } from './modules/conversations/index.ts';
+import { WebhookService } from './modules/webhooks/index.ts';
 
 /** Every domain service, wired once. Transports receive this and nothing lower. */
 export interface Services {
@@ -18,6 +20,8 @@ export interface Services {
   users: UserService;
   apiKeys: ApiKeyService;
   auth: AuthService;
+  /** OAuth 2.0 client credentials over API keys (`POST /oauth/token`). */
+  clientCredentials: ClientCredentialsService;
   consumers: ConsumerService;
   conversations: ConversationService;
   files: FileService;
@@ -25,7 +29,13 @@ export interface Services {
   /** Durable background jobs (outbound deliveries); modules register their job definitions on it. */
   jobs: JobQueue;
   cannedResponses: CannedResponseService;
+  /** Outbound webhooks: subscriptions, the delivery log, and the sink that turns conversation events into deliveries. */
+  webhooks: WebhookService;
   consumerDetails: ConsumerDetailsService;
+  /** Bots: their configuration and figures. */
+  bots: BotService;
+  /** Bots at work in conversations: deliveries, flow turns, escalation and the reply deadlines the sweep enforces. */
+  botRuntime: BotRuntime;
 }
 
 export async function createServices(deps: { db: Db; bus: EventBus; config: Config; clock: Clock; logger: Logger; metrics: Metrics }): Promise<Services> {
@@ -34,7 +44,9 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
   const accounts = new AccountService(db);
   const users = new UserService(db);
   const apiKeys = new ApiKeyService(db, clock);
-  const auth = new AuthService(db, signer, apiKeys, config.auth, clock, logger.child({ module: 'auth' }));
+  const botIdentities = new BotIdentityService(db, clock);
+  const auth = new AuthService(db, signer, apiKeys, config.auth, clock, logger.child({ module: 'auth' }), botIdentities);
+  const clientCredentials = new ClientCredentialsService(apiKeys, signer, config.auth.accessTokenTtlSeconds);
   const consumers = new ConsumerService(db, accounts, signer, new BrandTokenVerifier(clock), config.auth, clock);
   const conversations = new ConversationService(db, bus, clock, logger.child({ module: 'conversations' }), {
     onEventStored: (event) => metrics.eventsStored.inc({ type: event.type }),
@@ -63,5 +75,20 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
   );
   const cannedResponses = new CannedResponseService(db, clock);
   const consumerDetails = new ConsumerDetailsService(db);
-  return { accounts, users, apiKeys, auth, consumers, conversations, files, routing, jobs, cannedResponses, consumerDetails };
+  const webhooks = new WebhookService(db, jobs, clock, logger.child({ module: 'webhooks' }), config.webhooks, {
+    onAttempt: (outcome, ms) => metrics.webhookAttempts.observe({ outcome }, ms / 1000),
+    onDisabled: (accountId, notice) => {
+      metrics.webhookSubscriptionsDisabled.inc();
+      bus.publish(topics.account(accountId), { kind: 'notice', accountId, notice }).catch((error: unknown) => logger.error({ err: error }, 'publishing a webhook notice failed'));
+    },
+  });
+  conversations.addEventSink(webhooks.sink);
+  const botDirectory = new BotDirectory(clock);
+  const bots = new BotService(db, botIdentities, routing, botDirectory, clock, logger.child({ module: 'bots' }));
+  const botRuntime = new BotRuntime(db, botDirectory, conversations, routing, consumerDetails, jobs, clock, logger.child({ module: 'bots' }), {
+    onEscalated: (reason) => metrics.botEscalations.inc({ reason }),
+    onDelivery: (outcome, ms) => metrics.botDeliveries.observe({ outcome }, ms / 1000),
+  });
+  conversations.addEventSink(botRuntime);
+  return { accounts, users, apiKeys, auth, clientCredentials, consumers, conversations, files, routing, jobs, cannedResponses, consumerDetails, webhooks, bots, botRuntime };
 }

@@ -1,5 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { AdminApiKeysPage } from '../features/admin/ApiKeysPage.tsx';
+import { BotsRoute } from '../features/admin/bots/BotsPage.tsx';
+import { WebhooksPage } from '../features/admin/WebhooksPage.tsx';
 import { CannedResponsesPage } from '../features/admin/CannedResponsesPage.tsx';
 import { RoutingAdminPage } from '../features/admin/RoutingAdminPage.tsx';
 import { UsersPage } from '../features/admin/UsersPage.tsx';
@@ -35,7 +37,9 @@ const SETTINGS: NavItem[] = [
   { path: '/admin/users', label: 'Users & roles', icon: 'users', roles: ['admin', 'manager'] },
   { path: '/admin/routing', label: 'Skills & capacity', icon: 'route', roles: ['admin', 'manager'] },
   { path: '/admin/widget', label: 'Widget', icon: 'widget', roles: ['admin', 'manager'] },
+  { path: '/admin/bots', label: 'Bots', icon: 'bot', roles: ['admin'] },
   { path: '/admin/api-keys', label: 'API keys', icon: 'key', roles: ['admin'] },
+  { path: '/admin/webhooks', label: 'Webhooks', icon: 'zap', roles: ['admin'] },
 ];
 
 export function Shell({ session, onLogout }: { session: Session; onLogout: () => void }) {
@@ -61,7 +65,8 @@ function Frame({ onLogout }: { onLogout: () => void }) {
   const state = useWorkspaceState();
   const [help, setHelp] = useState(false);
   const me = useWorkspace().me;
-  const role = me.role;
+  // Bots never log in to the console (their credentials are refused at login); treat one like an agent if it did.
+  const role = me.role === 'bot' ? 'agent' : me.role;
   const selectedId = path.startsWith('/conversations/') ? (path.split('/')[2] ?? null) : null;
   const order = useMemo(() => {
     const inbox = inboxOf(state);
@@ -191,6 +196,8 @@ function Route({ path, role, selectedId }: { path: string; role: 'admin' | 'mana
   if (path === '/admin/routing' && supervisor) return <RoutingAdminPage />;
   if (path === '/admin/widget' && supervisor) return <WidgetSettingsPage />;
   if (path === '/admin/api-keys' && role === 'admin') return <AdminApiKeysPage />;
+  if ((path === '/admin/bots' || path.startsWith('/admin/bots/')) && role === 'admin') return <BotsRoute path={path} />;
+  if (path === '/admin/webhooks' && role === 'admin') return <WebhooksPage />;
   return (
     <div className="page-pad">
       <Empty title="Nothing here" icon="alert">

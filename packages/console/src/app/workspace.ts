@@ -95,6 +95,7 @@ export class Workspace {
         this.#notify();
       }),
       rt.on('live', (live) => this.dispatch({ type: 'live', live })),
+      rt.on('notice', (notice) => this.toast('error', `Webhook disabled: ${notice.url}. ${notice.reason}. See Admin › Webhooks.`)),
     );
     rt.connect();
     void this.reloadLists();

@@ -1,7 +1,7 @@
 import type { ConversationEvent } from '@parley/protocol';
 
 /** Roles whose messages answer the consumer. */
-const RESPONDER_ROLES = new Set(['assigned_agent', 'agent', 'manager', 'bot']);
+const RESPONDER_ROLES = new Set(['assigned_agent', 'agent', 'manager', 'bot', 'integration']);
 
 export type MessageEvent = Extract<ConversationEvent, { type: 'content' | 'rich_content' }>;
 
@@ -113,6 +113,8 @@ export function roleLabel(role: string): string {
       return 'Manager';
     case 'bot':
       return 'Bot';
+    case 'integration':
+      return 'Integration';
     case 'system':
       return 'Parley';
     default:

@@ -39,6 +39,12 @@ const EnvSchema = z.object({
     .min(1024)
     .default(256 * 1024),
   PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(120),
+  API_KEY_RATE_LIMIT_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(600)
+    .describe('Requests per minute per API key (and its OAuth tokens) unless the key has its own limit; 0 turns the default off.'),
   MAX_UPLOAD_BYTES: z.coerce
     .number()
     .int()
@@ -70,6 +76,16 @@ const EnvSchema = z.object({
     .min(0)
     .default(1_000)
     .describe('How often timers are checked (ring time-outs, grace periods, auto-close); 0 turns the sweep off (tests drive it).'),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000).describe('How long a webhook receiver has to answer one delivery.'),
+  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).default(30_000).describe('Delay before the first retry of a failed delivery; doubled at each further attempt (at most an hour).'),
+  WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12).describe('Attempts per delivery before it is marked failed.'),
+  WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(50).describe('Consecutive failed attempts (any delivery) after which a subscription is disabled...'),
+  WEBHOOK_DISABLE_MIN_FAILING_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(3_600_000)
+    .describe('...provided it has been failing for at least this long (a short outage of a busy receiver does not disable it).'),
   NODE_ID: z.string().min(1).max(100).optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   BOOTSTRAP_ACCOUNT_NAME: z.string().default('My brand'),
@@ -78,13 +94,14 @@ const EnvSchema = z.object({
 });
 
 export interface Config {
-  http: { port: number; host: string; publicUrl: string | undefined; maxBodyBytes: number; publicRatePerMinute: number };
+  http: { port: number; host: string; publicUrl: string | undefined; maxBodyBytes: number; publicRatePerMinute: number; apiKeyRatePerMinute: number };
   storage: { mode: 'embedded'; dataDir: string; filesDir: string } | { mode: 'postgres'; databaseUrl: string; poolSize: number; filesDir: string };
   log: { level: z.infer<typeof EnvSchema>['LOG_LEVEL']; pretty: boolean };
   auth: { jwtSecret: string | undefined; accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number; consumerTokenTtlSeconds: number };
   uploads: { maxBytes: number; allowedTypes: readonly string[] };
   realtime: { heartbeatIntervalMs: number; authDeadlineMs: number; ratePerSecond: number; rateBurst: number; maxBufferedBytes: number; maxFrameBytes: number };
   routing: { sweepIntervalMs: number; nodeId: string };
+  webhooks: { timeoutMs: number; retryBaseMs: number; maxAttempts: number; disableAfterFailures: number; disableMinFailingMs: number };
   bus: { mode: 'in-process' } | { mode: 'redis'; url: string };
   shutdownGraceMs: number;
   bootstrap: { accountName: string; adminEmail: string; adminPassword: string | undefined };
@@ -102,7 +119,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const dataDir = path.resolve(e.DATA_DIR);
   const filesDir = path.resolve(e.FILES_DIR ?? path.join(dataDir, 'files'));
   return {
-    http: { port: e.PORT, host: e.HOST, publicUrl: e.PUBLIC_URL, maxBodyBytes: e.MAX_BODY_BYTES, publicRatePerMinute: e.PUBLIC_RATE_LIMIT_PER_MINUTE },
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      publicUrl: e.PUBLIC_URL,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      publicRatePerMinute: e.PUBLIC_RATE_LIMIT_PER_MINUTE,
+      apiKeyRatePerMinute: e.API_KEY_RATE_LIMIT_PER_MINUTE,
+    },
     storage: e.DATABASE_URL ? { mode: 'postgres', databaseUrl: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, filesDir } : { mode: 'embedded', dataDir, filesDir },
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
     auth: {
@@ -126,6 +150,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxFrameBytes: e.WS_MAX_FRAME_BYTES,
     },
     routing: { sweepIntervalMs: e.ROUTING_SWEEP_INTERVAL_MS, nodeId: e.NODE_ID ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}` },
+    webhooks: {
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
+      disableMinFailingMs: e.WEBHOOK_DISABLE_MIN_FAILING_MS,
+    },
     bus: e.REDIS_URL ? { mode: 'redis', url: e.REDIS_URL } : { mode: 'in-process' },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     bootstrap: { accountName: e.BOOTSTRAP_ACCOUNT_NAME, adminEmail: e.BOOTSTRAP_ADMIN_EMAIL, adminPassword: e.BOOTSTRAP_ADMIN_PASSWORD },

@@ -8,7 +8,8 @@ import { AppError } from './app-error.ts';
 export type Principal =
   | { kind: 'user'; userId: string; accountId: string; role: Role; name: string }
   | { kind: 'consumer'; consumerId: string; accountId: string }
-  | { kind: 'api_key'; apiKeyId: string; accountId: string; scopes: readonly ApiKeyScope[] };
+  /** `rateLimitPerMinute`: the key's own limit, null for the server's default (transports enforce it). */
+  | { kind: 'api_key'; apiKeyId: string; accountId: string; scopes: readonly ApiKeyScope[]; rateLimitPerMinute?: number | null };
 
 export function principalId(principal: Principal): string {
   switch (principal.kind) {

@@ -48,6 +48,7 @@ export async function startTestServer(options: { listen?: boolean; env?: Record<
     ROUTING_SWEEP_INTERVAL_MS: '0',
     // Suites create many sessions from one address; the limit has its own test.
     PUBLIC_RATE_LIMIT_PER_MINUTE: '0',
+    API_KEY_RATE_LIMIT_PER_MINUTE: '0',
     ...options.env,
   });
   const db = await createTestDatabase();

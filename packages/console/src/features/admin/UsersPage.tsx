@@ -1,4 +1,4 @@
-import type { Role } from '@parley/protocol';
+import type { UserRole as Role } from '@parley/protocol';
 import { type FormEvent, useState } from 'react';
 import { useWorkspace } from '../../app/context.ts';
 import { initials } from '../../app/Shell.tsx';

@@ -1,4 +1,4 @@
-import type { AgentStatus, ChatState, ConversationEvent, ConversationSummary } from '@parley/protocol';
+import type { AgentStatus, ChatState, ConversationEvent, ConversationSummary, WebhookDisabledNotice } from '@parley/protocol';
 
 /**
  * What travels on the bus. Domain services publish after their transaction commits; the realtime gateway (and later
@@ -11,7 +11,9 @@ export type BusMessage =
   | { kind: 'conversation_updated'; accountId: string; conversation: ConversationSummary }
   | { kind: 'agent_state'; accountId: string; agent: AgentStatus }
   | { kind: 'offer'; accountId: string; agentId: string; conversation: ConversationSummary; expiresAt: string }
-  | { kind: 'routing_changed'; accountId: string };
+  | { kind: 'routing_changed'; accountId: string }
+  /** For the account's admins (a webhook subscription Parley disabled). */
+  | { kind: 'notice'; accountId: string; notice: WebhookDisabledNotice };
 
 export const topics = {
   conversation: (conversationId: string) => `conversation:${conversationId}`,

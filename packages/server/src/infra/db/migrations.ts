@@ -1,9 +1,11 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import { accountsMigrations } from '../../modules/accounts/migrations.ts';
+import { botsMigrations } from '../../modules/bots/migrations.ts';
 import { cannedResponsesMigrations } from '../../modules/canned-responses/migrations.ts';
 import { consumersMigrations } from '../../modules/consumers/migrations.ts';
 import { conversationsMigrations } from '../../modules/conversations/migrations.ts';
 import { routingMigrations } from '../../modules/routing/migrations.ts';
+import { webhooksMigrations } from '../../modules/webhooks/migrations.ts';
 import { jobsMigrations } from '../jobs/migrations.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Database } from './schema.ts';
@@ -19,7 +21,9 @@ export const allMigrations: Record<string, Migration> = {
   ...conversationsMigrations,
   ...cannedResponsesMigrations,
   ...routingMigrations,
+  ...botsMigrations,
   ...jobsMigrations,
+  ...webhooksMigrations,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => allMigrations };

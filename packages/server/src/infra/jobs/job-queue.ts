@@ -138,7 +138,10 @@ export class JobQueue {
       });
   }
 
-  /** Claims the due jobs this node can run and runs them; returns how many ran. Repeats while batches are full. */
+  /**
+   * Claims the due jobs this node can run and runs them; returns how many ran. Repeats until a claim finds nothing:
+   * a finished job may have unblocked the next one of its ordering key, which then runs now rather than at the next poll.
+   */
   async runDue(): Promise<number> {
     let total = 0;
     for (;;) {
@@ -146,7 +149,7 @@ export class JobQueue {
       if (claimed.length === 0) break;
       await Promise.all(claimed.map((job) => this.run(job)));
       total += claimed.length;
-      if (claimed.length < this.batchSize || this.stopped) break;
+      if (this.stopped) break;
     }
     if (total > 0) await this.prune();
     return total;

@@ -45,6 +45,31 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers: [registry],
     }),
+    webhookAttempts: new Histogram({
+      name: 'parley_webhook_attempt_duration_seconds',
+      help: 'Webhook delivery attempts by outcome (delivered, retry, failed), with the time the receiver took',
+      labelNames: ['outcome'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    webhookSubscriptionsDisabled: new Counter({
+      name: 'parley_webhook_subscriptions_disabled_total',
+      help: 'Webhook subscriptions Parley disabled because their endpoint kept failing',
+      registers: [registry],
+    }),
+    botEscalations: new Counter({
+      name: 'parley_bot_escalations_total',
+      help: 'Conversations bots handed to people, by reason (bot_requested, consumer_requested, bot_timeout, bot_error)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    botDeliveries: new Histogram({
+      name: 'parley_bot_delivery_duration_seconds',
+      help: 'Events POSTed to webhook bots by outcome (delivered, retry, failed), with the time the bot took',
+      labelNames: ['outcome'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
     wsGapRefills: new Counter({ name: 'parley_ws_gap_refills_total', help: 'Live deliveries that found a sequence gap and read it from the database', registers: [registry] }),
   };
 }

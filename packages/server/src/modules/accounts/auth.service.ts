@@ -1,11 +1,12 @@
 import type { z } from 'zod';
-import type { LoginRequestSchema, TokenPairSchema } from '@parley/protocol';
+import type { LoginRequestSchema, Role, TokenPairSchema } from '@parley/protocol';
 import { AppError } from '../../core/app-error.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { Principal } from '../../core/principal.ts';
 import type { Db } from '../../infra/db/database.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import { API_KEY_PREFIX, type ApiKeyService } from './api-key.service.ts';
+import { BOT_SECRET_PREFIX, type BotIdentityService } from './bot-identity.service.ts';
 import { dummyPasswordHash, verifyPassword } from './passwords.ts';
 import { randomToken, sha256 } from './secrets.ts';
 import type { TokenSigner } from './token-signer.ts';
@@ -29,13 +30,14 @@ export class AuthService {
     private readonly settings: AuthSettings,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly bots?: BotIdentityService,
   ) {}
 
   async login(input: z.infer<typeof LoginRequestSchema>): Promise<TokenPair> {
     const user = await this.db.selectFrom('users').selectAll().where('email', '=', input.email.toLowerCase()).executeTakeFirst();
     const ok = await verifyPassword(user?.password_hash ?? (await dummyPasswordHash()), input.password);
-    if (!user || !ok || user.disabled) {
-      this.logger.info({ email: input.email, reason: !user ? 'unknown_email' : user.disabled ? 'disabled' : 'bad_password' }, 'login refused');
+    if (!user || !ok || user.disabled || user.role === 'bot') {
+      this.logger.info({ email: input.email, reason: !user ? 'unknown_email' : user.disabled ? 'disabled' : user.role === 'bot' ? 'bot' : 'bad_password' }, 'login refused');
       throw new AppError('INVALID_CREDENTIALS', 'Email or password is wrong');
     }
     return this.issuePair(user);
@@ -68,13 +70,17 @@ export class AuthService {
     await this.db.updateTable('refresh_tokens').set({ revoked_at: this.clock.now() }).where('token_hash', '=', sha256(refreshToken)).where('revoked_at', 'is', null).execute();
   }
 
-  /** Resolves a bearer credential: a Parley access token (user or consumer) or an API key. */
+  /** Resolves a bearer credential: a Parley access token (user, consumer or API key) or an API key. */
   async authenticate(credential: string): Promise<Principal> {
     if (credential.startsWith(`${API_KEY_PREFIX}_`)) return this.apiKeys.authenticate(credential);
-    return this.signer.verify(credential);
+    if (this.bots && credential.startsWith(`${BOT_SECRET_PREFIX}_`)) return this.bots.authenticate(credential);
+    const principal = await this.signer.verify(credential);
+    // A token issued to an API key (OAuth client credentials) dies with the key.
+    if (principal.kind === 'api_key') return this.apiKeys.confirmIssuedToken(principal);
+    return principal;
   }
 
-  private async issuePair(user: { id: string; account_id: string; role: 'admin' | 'manager' | 'agent'; name: string }, db: Db = this.db): Promise<TokenPair> {
+  private async issuePair(user: { id: string; account_id: string; role: Role; name: string }, db: Db = this.db): Promise<TokenPair> {
     const access = await this.signer.sign({ typ: 'user', sub: user.id, acc: user.account_id, role: user.role, name: user.name }, this.settings.accessTokenTtlSeconds);
     const refreshToken = randomToken('prt');
     const refreshExpiresAt = new Date(this.clock.now().getTime() + this.settings.refreshTokenTtlSeconds * 1000);

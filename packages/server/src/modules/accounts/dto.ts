@@ -32,5 +32,6 @@ export function toApiKey(row: Selectable<ApiKeysTable>): z.infer<typeof ApiKeySc
     createdAt: row.created_at.toISOString(),
     lastUsedAt: row.last_used_at?.toISOString() ?? null,
     revokedAt: row.revoked_at?.toISOString() ?? null,
+    rateLimitPerMinute: row.rate_limit_per_minute,
   };
 }

@@ -68,4 +68,29 @@ export const accountsMigrations: Record<string, Migration> = {
       await db.schema.alterTable('accounts').addColumn('widget_settings', 'jsonb').execute();
     },
   },
+  '2026_11_28_0005_bot_identities': {
+    async up(db: Kysely<unknown>) {
+      // A bot is a user of the account (routing, participants and access work as for agents) that never logs in with
+      // a password: it presents a secret, stored here as a digest.
+      await sql`alter table users drop constraint users_role_check`.execute(db);
+      await sql`alter table users add constraint users_role_check check (role in ('admin', 'manager', 'agent', 'bot'))`.execute(db);
+      await db.schema
+        .createTable('bot_credentials')
+        .addColumn('user_id', 'uuid', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+        .addColumn('account_id', 'uuid', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('prefix', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+    },
+  },
+  '2026_11_30_0010_api_keys_rate_limit': {
+    async up(db: Kysely<unknown>) {
+      // null: the server's default (API_KEY_RATE_LIMIT_PER_MINUTE).
+      await db.schema
+        .alterTable('api_keys')
+        .addColumn('rate_limit_per_minute', 'integer', (c) => c.check(sql`rate_limit_per_minute > 0`))
+        .execute();
+    },
+  },
 };

@@ -59,6 +59,17 @@ export interface ApiKeysTable {
   created_at: CreatedAt;
   last_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** null: the server's default. */
+  rate_limit_per_minute: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/** The secret a bot presents (`Authorization: Bearer pbt_…`), as a digest. */
+export interface BotCredentialsTable {
+  user_id: string;
+  account_id: string;
+  prefix: string;
+  secret_hash: string;
+  created_at: CreatedAt;
 }
 
 export interface ServerSecretsTable {
@@ -74,4 +85,5 @@ export interface AccountsTables {
   refresh_tokens: RefreshTokensTable;
   api_keys: ApiKeysTable;
   server_secrets: ServerSecretsTable;
+  bot_credentials: BotCredentialsTable;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Role } from '@parley/protocol';
+import { type ApiKeyScope, ApiKeyScopeSchema, type Role } from '@parley/protocol';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { AppError } from '../../core/app-error.ts';
 import type { Clock } from '../../core/clock.ts';
@@ -9,7 +9,8 @@ import type { Db } from '../../infra/db/database.ts';
 const ISSUER = 'parley';
 const AUDIENCE = 'parley-api';
 
-type AccessClaims = { typ: 'user'; sub: string; acc: string; role: Role; name: string } | { typ: 'consumer'; sub: string; acc: string };
+/** `api_key`: issued to an API key by OAuth client credentials; `scope` is the granted scopes, space-separated. */
+type AccessClaims = { typ: 'user'; sub: string; acc: string; role: Role; name: string } | { typ: 'consumer'; sub: string; acc: string } | { typ: 'api_key'; sub: string; acc: string; scope: string };
 
 /**
  * Signs and verifies Parley's own short-lived access tokens (HS256 JWTs). The key comes from JWT_SECRET, or is
@@ -63,6 +64,11 @@ export class TokenSigner {
         return { kind: 'user', userId: sub, accountId: acc, role: payload.role as Role, name: typeof payload.name === 'string' ? payload.name : '' };
       }
       if (payload.typ === 'consumer') return { kind: 'consumer', consumerId: sub, accountId: acc };
+      if (payload.typ === 'api_key' && typeof payload.scope === 'string') {
+        // Scopes this server no longer knows are dropped; the key's current scopes are applied by ApiKeyService.
+        const scopes = payload.scope.split(' ').filter((s): s is ApiKeyScope => ApiKeyScopeSchema.safeParse(s).success);
+        return { kind: 'api_key', apiKeyId: sub, accountId: acc, scopes };
+      }
       throw new AppError('UNAUTHENTICATED', 'Unknown access token type');
     } catch (error) {
       if (error instanceof AppError) throw error;

@@ -28,11 +28,19 @@ export class UserService {
   }
 
   async list(accountId: string): Promise<User[]> {
-    const rows = await this.db.selectFrom('users').selectAll().where('account_id', '=', accountId).orderBy('name').execute();
+    // Bots are users too (routing gives them conversations), but they are managed as bots, not listed here.
+    const rows = await this.db.selectFrom('users').selectAll().where('account_id', '=', accountId).where('role', '!=', 'bot').orderBy('name').execute();
     return rows.map(toUser);
   }
 
   async get(accountId: string, userId: string): Promise<User> {
+    const row = await this.db.selectFrom('users').selectAll().where('account_id', '=', accountId).where('id', '=', userId).where('role', '!=', 'bot').executeTakeFirst();
+    if (!row) throw new AppError('NOT_FOUND', 'User not found');
+    return toUser(row);
+  }
+
+  /** The caller's own user, bots included (`GET /me`). */
+  async self(accountId: string, userId: string): Promise<User> {
     const row = await this.db.selectFrom('users').selectAll().where('account_id', '=', accountId).where('id', '=', userId).executeTakeFirst();
     if (!row) throw new AppError('NOT_FOUND', 'User not found');
     return toUser(row);
@@ -45,7 +53,7 @@ export class UserService {
     if (change.disabled !== undefined) values.disabled = change.disabled;
     if (change.password !== undefined) values.password_hash = await hashPassword(change.password);
     const row = await this.db.transaction().execute(async (trx) => {
-      const updated = await trx.updateTable('users').set(values).where('account_id', '=', accountId).where('id', '=', userId).returningAll().executeTakeFirst();
+      const updated = await trx.updateTable('users').set(values).where('account_id', '=', accountId).where('id', '=', userId).where('role', '!=', 'bot').returningAll().executeTakeFirst();
       if (!updated) throw new AppError('NOT_FOUND', 'User not found');
       // A password change or disabling ends every session of that user.
       if (change.password !== undefined || change.disabled === true) {

@@ -24,4 +24,12 @@ export const consumersMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026_11_28_0030_consumer_profile': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('consumers')
+        .addColumn('profile', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+        .execute();
+    },
+  },
 };

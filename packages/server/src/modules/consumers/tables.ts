@@ -10,6 +10,8 @@ export interface ConsumersTable {
   external_subject: string | null;
   created_at: CreatedAt;
   last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** Fields bots, agents and integrations set on the consumer (`order_number`...). */
+  profile: ColumnType<Record<string, string>, string | undefined, string>;
 }
 
 export interface ConsumerDevicesTable {

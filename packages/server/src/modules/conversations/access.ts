@@ -16,6 +16,8 @@ export function canView(principal: Principal, conversation: Conversation): boole
       return principal.scopes.includes('conversations:read') || principal.scopes.includes('conversations:write');
     case 'user':
       if (isSupervisor(principal)) return true;
+      // A bot sees only what routing gave it.
+      if (principal.role === 'bot') return conversation.assigned_agent_id === principal.userId;
       // Agents see what they hold and the unassigned queue they may take from.
       return conversation.assigned_agent_id === principal.userId || (conversation.assigned_agent_id === null && conversation.state === 'open');
   }
@@ -38,9 +40,9 @@ export function writerRole(principal: Principal, conversation: Conversation): Pa
       return 'consumer';
     case 'api_key':
       if (!principal.scopes.includes('conversations:write')) throw new AppError('FORBIDDEN', 'The API key lacks the conversations:write scope');
-      return 'bot';
+      return 'integration';
     case 'user':
-      if (conversation.assigned_agent_id === principal.userId) return 'assigned_agent';
+      if (conversation.assigned_agent_id === principal.userId) return principal.role === 'bot' ? 'bot' : 'assigned_agent';
       if (isSupervisor(principal)) return 'manager';
       throw new AppError('NOT_A_PARTICIPANT', 'Take the conversation before writing to it');
   }

@@ -148,7 +148,7 @@ export class ConversationService {
       q = q.where('consumer_id', '=', principal.consumerId);
     } else if (principal.kind === 'user' && !(query.scope === 'all' && isSupervisor(principal))) {
       if (query.scope === 'all') throw new AppError('FORBIDDEN', 'Only managers and admins may list all conversations');
-      q = query.scope === 'unassigned' ? q.where('assigned_agent_id', 'is', null).where('state', '=', 'open') : q.where('assigned_agent_id', '=', principal.userId);
+      q = query.scope === 'unassigned' && principal.role !== 'bot' ? q.where('assigned_agent_id', 'is', null).where('state', '=', 'open') : q.where('assigned_agent_id', '=', principal.userId);
     }
     if (query.state !== 'all') q = q.where('state', '=', query.state);
     if (query.cursor) {
@@ -324,9 +324,11 @@ export class ConversationService {
         principal.kind === 'consumer'
           ? 'consumer'
           : principal.kind === 'api_key'
-            ? 'bot'
+            ? 'integration'
             : conversation.assigned_agent_id === senderId
-              ? 'assigned_agent'
+              ? principal.role === 'bot'
+                ? 'bot'
+                : 'assigned_agent'
               : isSupervisor(principal)
                 ? 'manager'
                 : 'agent';
@@ -351,7 +353,7 @@ export class ConversationService {
   /** Typing and presence in the conversation: relayed to the others, never stored. */
   async chatState(principal: Principal, conversationId: string, chatState: ChatState): Promise<void> {
     const conversation = assertCanView(principal, await this.findRow(this.db, conversationId));
-    const role = principal.kind === 'consumer' ? 'consumer' : principal.kind === 'api_key' ? 'bot' : 'agent';
+    const role = principal.kind === 'consumer' ? 'consumer' : principal.kind === 'api_key' ? 'integration' : principal.role === 'bot' ? 'bot' : 'agent';
     await this.bus.publish(topics.conversation(conversation.id), {
       kind: 'chat_state',
       accountId: conversation.account_id,
@@ -432,11 +434,11 @@ export class ConversationService {
   }
 
   /** Gives the (locked) conversation to an agent: the previous agent leaves, the new one joins as assigned agent. */
-  async assignAgent(trx: Trx, conversation: ConversationRow, agent: { id: string; name: string }): Promise<ConversationEvent[]> {
+  async assignAgent(trx: Trx, conversation: ConversationRow, agent: { id: string; name: string; isBot?: boolean }): Promise<ConversationEvent[]> {
     const events: ConversationEvent[] = [];
     if (conversation.assigned_agent_id && conversation.assigned_agent_id !== agent.id) events.push(...(await this.leave(trx, conversation, conversation.assigned_agent_id)));
     await trx.updateTable('conversations').set({ assigned_agent_id: agent.id, updated_at: this.clock.now() }).where('id', '=', conversation.id).execute();
-    events.push(...(await this.ensureAssignedParticipant(trx, conversation, agent.id, agent.name)));
+    events.push(...(await this.ensureAssignedParticipant(trx, conversation, agent.id, agent.name, agent.isBot ? 'bot' : 'assigned_agent')));
     return events;
   }
 
@@ -576,8 +578,17 @@ export class ConversationService {
     ]);
   }
 
-  /** Joins the agent as assigned agent, or promotes them when they are already in (as manager, say). */
-  private async ensureAssignedParticipant(trx: Trx, conversation: ConversationRow, agentId: string, name: string | null): Promise<ConversationEvent[]> {
+  /**
+   * Joins the agent as the one holding the conversation (role `assigned_agent`, or `bot` for a bot, so clients can
+   * say who they talk to), or promotes them when they are already in (as manager, say).
+   */
+  private async ensureAssignedParticipant(
+    trx: Trx,
+    conversation: ConversationRow,
+    agentId: string,
+    name: string | null,
+    role: 'assigned_agent' | 'bot' = 'assigned_agent',
+  ): Promise<ConversationEvent[]> {
     const present = await trx
       .selectFrom('conversation_participants')
       .select(['id', 'role'])
@@ -585,18 +596,18 @@ export class ConversationService {
       .where('participant_id', '=', agentId)
       .where('left_at', 'is', null)
       .executeTakeFirst();
-    if (!present) return this.join(trx, conversation, agentId, 'assigned_agent', name);
-    if (present.role === 'assigned_agent') return [];
-    await trx.updateTable('conversation_participants').set({ role: 'assigned_agent' }).where('id', '=', present.id).execute();
+    if (!present) return this.join(trx, conversation, agentId, role, name);
+    if (present.role === role) return [];
+    await trx.updateTable('conversation_participants').set({ role }).where('id', '=', present.id).execute();
     return this.append(trx, conversation, [
       {
         type: 'participant',
         originatorId: agentId,
-        originatorRole: 'assigned_agent',
+        originatorRole: role,
         originatorName: name,
         audience: 'all',
         clientMessageId: null,
-        payload: { change: 'joined', participant: { id: agentId, role: 'assigned_agent', name } },
+        payload: { change: 'joined', participant: { id: agentId, role, name } },
       },
     ]);
   }

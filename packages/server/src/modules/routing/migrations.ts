@@ -94,4 +94,18 @@ export const routingMigrations: Record<string, Migration> = {
       await sql`create index conversation_routing_active on conversation_routing (account_id, last_activity_at) where status in ('new', 'queued', 'offered', 'assigned')`.execute(db);
     },
   },
+  '2026_11_28_0020_routing_bots': {
+    async up(db: Kysely<unknown>) {
+      // Bots run by Parley or reached by webhook are available without a realtime connection.
+      await db.schema
+        .alterTable('agent_states')
+        .addColumn('always_available', 'boolean', (c) => c.notNull().defaultTo(false))
+        .execute();
+      // Set once a bot handed the conversation to people: from then on routing gives it to people only.
+      await db.schema
+        .alterTable('conversation_routing')
+        .addColumn('bots_excluded', 'boolean', (c) => c.notNull().defaultTo(false))
+        .execute();
+    },
+  },
 };

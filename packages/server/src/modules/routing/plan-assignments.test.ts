@@ -1,13 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { type CandidateAgent, planAssignments, type WaitingConversation } from './plan-assignments.ts';
 
-const agent = (id: string, skills: string[], max: number, load = 0, lastAssignedAt: number | null = null): CandidateAgent => ({ id, skillIds: new Set(skills), max, load, lastAssignedAt });
+const agent = (id: string, skills: string[], max: number, load = 0, lastAssignedAt: number | null = null): CandidateAgent => ({
+  id,
+  skillIds: new Set(skills),
+  max,
+  load,
+  lastAssignedAt,
+  isBot: false,
+});
+const bot = (id: string, skills: string[], max: number, load = 0): CandidateAgent => ({ ...agent(id, skills, max, load), isBot: true });
 const waiting = (id: string, skillId: string | null, extra: Partial<WaitingConversation> = {}): WaitingConversation => ({
   conversationId: id,
   skillId,
   targetAgentId: null,
   passedAgents: [],
   mode: 'auto',
+  botsAllowed: true,
   ...extra,
 });
 
@@ -67,5 +76,47 @@ describe('planning assignments', () => {
         .slice(0, 2)
         .sort(),
     ).toEqual(['a', 'b']);
+  });
+});
+
+describe('bots first', () => {
+  it('gives a conversation to a bot of its skill before any person, even a more idle one', () => {
+    const decisions = planAssignments([waiting('c1', 's')], [agent('a', ['s'], 5), bot('b', ['s'], 100, 50)], 0);
+    expect(decisions).toEqual([{ conversationId: 'c1', agentId: 'b', kind: 'assign' }]);
+  });
+
+  it('gives it to a person when the bots of its skill are full', () => {
+    const decisions = planAssignments([waiting('c1', 's')], [agent('a', ['s'], 5), bot('b', ['s'], 1, 1)], 0);
+    expect(decisions).toEqual([{ conversationId: 'c1', agentId: 'a', kind: 'assign' }]);
+  });
+
+  it('never gives a conversation a bot escalated to a bot again', () => {
+    const decisions = planAssignments([waiting('c1', 's', { botsAllowed: false })], [bot('b', ['s'], 100)], 0);
+    expect(decisions).toEqual([]);
+    const toPerson = planAssignments([waiting('c1', 's', { botsAllowed: false })], [bot('b', ['s'], 100), agent('a', ['s'], 1)], 0);
+    expect(toPerson).toEqual([{ conversationId: 'c1', agentId: 'a', kind: 'assign' }]);
+  });
+
+  it('assigns to a bot at once in a ring skill (bots are not rung)', () => {
+    const decisions = planAssignments([waiting('c1', 's', { mode: 'ring' }), waiting('c2', 's', { mode: 'ring', botsAllowed: false })], [bot('b', ['s'], 100), agent('a', ['s'], 5)], 0);
+    expect(decisions).toEqual([
+      { conversationId: 'c1', agentId: 'b', kind: 'assign' },
+      { conversationId: 'c2', agentId: 'a', kind: 'offer' },
+    ]);
+  });
+
+  it('keeps routing people-only conversations of a skill after its bots are full', () => {
+    const decisions = planAssignments([waiting('c1', 's'), waiting('c2', 's', { botsAllowed: false })], [bot('b', ['s'], 1, 1)], 0);
+    expect(decisions).toEqual([]);
+    const later = planAssignments([waiting('c1', 's'), waiting('c2', 's', { botsAllowed: false }), waiting('c3', 's')], [bot('b', ['s'], 1), agent('a', ['s'], 1)], 0);
+    expect(later).toEqual([
+      { conversationId: 'c1', agentId: 'b', kind: 'assign' },
+      { conversationId: 'c2', agentId: 'a', kind: 'assign' },
+    ]);
+  });
+
+  it('leaves conversations without a skill to people', () => {
+    expect(planAssignments([waiting('c1', null)], [bot('b', ['s'], 100)], 0)).toEqual([]);
+    expect(planAssignments([waiting('c1', null)], [bot('b', ['s'], 100), agent('a', [], 1)], 0)).toEqual([{ conversationId: 'c1', agentId: 'a', kind: 'assign' }]);
   });
 });

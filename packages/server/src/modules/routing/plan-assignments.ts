@@ -12,6 +12,8 @@ export interface CandidateAgent {
   load: number;
   /** Epoch ms of the last assignment; null: never (the longest idle of all). */
   lastAssignedAt: number | null;
+  /** Bots serve their skills before people, take conversations at once (never rung) and never get escalated ones. */
+  isBot: boolean;
 }
 
 export interface WaitingConversation {
@@ -23,6 +25,8 @@ export interface WaitingConversation {
   /** Agents who let a ring pass; they are asked again only when everyone else has passed too. */
   passedAgents: readonly string[];
   mode: 'auto' | 'ring';
+  /** False once a bot handed the conversation to people. */
+  botsAllowed: boolean;
 }
 
 export interface Decision {
@@ -36,7 +40,8 @@ export interface Decision {
  * eligible agent with the most free capacity, ties to the longest idle, then by id so the plan is deterministic.
  * A conversation is left waiting only when no agent with its skill has free capacity at that point; loads only grow
  * during a pass, so afterwards no agent with free capacity holds a skill whose queue still waits (transfers aimed at
- * one agent excepted).
+ * one agent excepted). Bots come first: a conversation bots may take goes to a bot of its skill with free capacity,
+ * and to a person only when there is none; one a bot escalated goes to people only.
  */
 export function planAssignments(queue: readonly WaitingConversation[], agents: readonly CandidateAgent[], now: number): Decision[] {
   const state = agents.map((a) => ({ ...a }));
@@ -49,7 +54,9 @@ export function planAssignments(queue: readonly WaitingConversation[], agents: r
     }
   }
   const byId = new Map(state.map((a) => [a.id, a]));
-  const exhausted = new Set<string | null>();
+  // Skills (with or without bots) for which nobody has room left in this pass.
+  const exhausted = new Set<string>();
+  const exhaustionKey = (c: WaitingConversation) => `${c.skillId ?? ''}|${c.botsAllowed ? 'bots' : 'people'}`;
   const decisions: Decision[] = [];
 
   for (const conversation of queue) {
@@ -58,19 +65,22 @@ export function planAssignments(queue: readonly WaitingConversation[], agents: r
       const target = byId.get(conversation.targetAgentId);
       if (target && target.load < target.max) chosen = target;
     } else {
-      if (exhausted.has(conversation.skillId)) continue;
+      if (exhausted.has(exhaustionKey(conversation))) continue;
       const pool = conversation.skillId === null ? state : (bySkill.get(conversation.skillId) ?? []);
       const passed = conversation.passedAgents.length > 0 ? new Set(conversation.passedAgents) : undefined;
-      chosen = best(pool, passed) ?? (passed ? best(pool, undefined) : undefined);
+      // Bots serve only the skills given to them: a conversation without a skill goes to people.
+      const bots = conversation.botsAllowed && conversation.skillId !== null ? pool.filter((a) => a.isBot) : [];
+      const people = pool.filter((a) => !a.isBot);
+      chosen = best(bots, passed) ?? best(people, passed) ?? (passed ? (best(bots, undefined) ?? best(people, undefined)) : undefined);
       if (!chosen) {
-        exhausted.add(conversation.skillId);
+        exhausted.add(exhaustionKey(conversation));
         continue;
       }
     }
     if (!chosen) continue;
     chosen.load += 1;
     chosen.lastAssignedAt = now;
-    decisions.push({ conversationId: conversation.conversationId, agentId: chosen.id, kind: conversation.mode === 'ring' ? 'offer' : 'assign' });
+    decisions.push({ conversationId: conversation.conversationId, agentId: chosen.id, kind: conversation.mode === 'ring' && !chosen.isBot ? 'offer' : 'assign' });
   }
   return decisions;
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../../infra/telemetry/logger.ts';
 import type { ConversationService } from '../conversations/index.ts';
 import { isWithinBusinessHours } from './business-hours.ts';
 import { type CandidateAgent, planAssignments, type WaitingConversation } from './plan-assignments.ts';
-import { AfterCommit, lockAccountRouting, loadSettings, STALE_AFTER_HEARTBEATS, type Trx } from './routing-store.ts';
+import { AfterCommit, isPresent, lockAccountRouting, loadSettings, type Trx } from './routing-store.ts';
 import { toSkill } from './routing-store.ts';
 
 /** Decisions applied per transaction: keeps the account's routing lock short and publishes progressively. */
@@ -56,7 +56,7 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
     trx.selectFrom('skills').select(['id', 'routing_mode', 'ring_timeout_seconds']).where('account_id', '=', accountId).execute(),
     trx
       .selectFrom('conversation_routing')
-      .select(['conversation_id', 'skill_id', 'target_agent_id', 'passed_agents', 'queued_at'])
+      .select(['conversation_id', 'skill_id', 'target_agent_id', 'passed_agents', 'queued_at', 'bots_excluded'])
       .where('account_id', '=', accountId)
       .where('status', '=', 'queued')
       .orderBy('priority', 'desc')
@@ -66,18 +66,11 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
     trx
       .selectFrom('agent_states')
       .innerJoin('users', 'users.id', 'agent_states.user_id')
-      .select(['agent_states.user_id', 'users.name', 'agent_states.max_conversations', 'agent_states.last_assigned_at'])
+      .select(['agent_states.user_id', 'users.name', 'users.role', 'agent_states.max_conversations', 'agent_states.last_assigned_at'])
       .where('agent_states.account_id', '=', accountId)
       .where('agent_states.state', '=', 'online')
       .where('users.disabled', '=', false)
-      .where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('agent_connections')
-            .select('agent_connections.id')
-            .whereRef('agent_connections.user_id', '=', 'agent_states.user_id')
-            .where('agent_connections.heartbeat_at', '>', new Date(now.getTime() - STALE_AFTER_HEARTBEATS * deps.heartbeatMs)),
-        ),
-      )
+      .where(isPresent(now, deps.heartbeatMs))
       .execute(),
     trx.selectFrom('agent_skills').select(['user_id', 'skill_id']).where('account_id', '=', accountId).execute(),
     trx
@@ -93,6 +86,7 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
   const skillById = new Map(skills.map((s) => [s.id, s]));
   const loads = new Map(loadRows.map((l) => [l.agent, Number(l.load)]));
   const names = new Map(agentRows.map((a) => [a.user_id, a.name]));
+  const bots = new Set(agentRows.filter((a) => a.role === 'bot').map((a) => a.user_id));
   const skillsOf = new Map<string, Set<string>>();
   for (const s of skillRows) {
     const set = skillsOf.get(s.user_id) ?? new Set<string>();
@@ -105,6 +99,7 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
     max: a.max_conversations ?? settings.defaultMaxConversations,
     load: loads.get(a.user_id) ?? 0,
     lastAssignedAt: a.last_assigned_at?.getTime() ?? null,
+    isBot: a.role === 'bot',
   }));
   const queue: WaitingConversation[] = queueRows.map((q) => ({
     conversationId: q.conversation_id,
@@ -112,6 +107,7 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
     targetAgentId: q.target_agent_id,
     passedAgents: q.passed_agents,
     mode: (q.skill_id && skillById.get(q.skill_id)?.routing_mode) || 'auto',
+    botsAllowed: !q.bots_excluded,
   }));
   const queuedAt = new Map(queueRows.map((q) => [q.conversation_id, q.queued_at]));
   const decisions = planAssignments(queue, candidates, now.getTime()).slice(0, MAX_DECISIONS_PER_TRANSACTION);
@@ -130,7 +126,7 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
         .where('status', '=', 'queued')
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 0) continue;
-      const events = await deps.conversations.assignAgent(trx, conversation, { id: decision.agentId, name: names.get(decision.agentId) ?? 'Agent' });
+      const events = await deps.conversations.assignAgent(trx, conversation, { id: decision.agentId, name: names.get(decision.agentId) ?? 'Agent', isBot: bots.has(decision.agentId) });
       after.conversation(conversation.id, events);
       assigned += 1;
     } else {
@@ -248,14 +244,7 @@ export async function queuePosition(
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .where('agent_states.account_id', '=', accountId)
     .where('agent_states.state', '=', 'online')
-    .where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('agent_connections')
-          .select('agent_connections.id')
-          .whereRef('agent_connections.user_id', '=', 'agent_states.user_id')
-          .where('agent_connections.heartbeat_at', '>', new Date(now.getTime() - STALE_AFTER_HEARTBEATS * heartbeatMs)),
-      ),
-    )
+    .where(isPresent(now, heartbeatMs))
     .$if(row.skill_id !== null, (q) =>
       q.where(({ exists, selectFrom }) =>
         exists(

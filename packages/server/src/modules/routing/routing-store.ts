@@ -1,5 +1,5 @@
 import type { AgentStatus, ConversationEvent, ConversationRouting, RoutingSettings, Skill } from '@parley/protocol';
-import { type Selectable, sql, type Transaction } from 'kysely';
+import { type ExpressionBuilder, type Selectable, sql, type Transaction } from 'kysely';
 import type { Clock } from '../../core/clock.ts';
 import { topics, type EventBus } from '../../infra/bus/event-bus.ts';
 import type { Db } from '../../infra/db/database.ts';
@@ -23,6 +23,28 @@ export const DEFAULT_SETTINGS: RoutingSettings = {
 
 /** A connection counts as live while its node has refreshed it within this many heartbeats. */
 export const STALE_AFTER_HEARTBEATS = 3;
+
+/**
+ * Whether an agent (a row of `agent_states`) is present: a bot that needs no connection, or anyone with a realtime
+ * connection refreshed within the last few heartbeats. The one definition of presence routing decides by.
+ */
+export function isPresent(now: Date, heartbeatMs: number) {
+  return ({ eb, exists, selectFrom }: ExpressionBuilder<Database, 'agent_states'>) =>
+    eb.or([
+      eb('agent_states.always_available', '=', true),
+      exists(
+        selectFrom('agent_connections')
+          .select('agent_connections.id')
+          .whereRef('agent_connections.user_id', '=', 'agent_states.user_id')
+          .where('agent_connections.heartbeat_at', '>', freshSince(now, heartbeatMs)),
+      ),
+    ]);
+}
+
+/** Connections refreshed after this instant are live. */
+export function freshSince(now: Date, heartbeatMs: number): Date {
+  return new Date(now.getTime() - STALE_AFTER_HEARTBEATS * heartbeatMs);
+}
 
 /** Serialises routing decisions of one account across every node: the database, not a process, decides. */
 export async function lockAccountRouting(trx: Trx, accountId: string): Promise<void> {
@@ -92,6 +114,7 @@ export async function loadAgentStatuses(db: Db | Trx, accountId: string, now: Da
       'agent_states.state_since',
       'agent_states.max_conversations',
       'agent_states.last_assigned_at',
+      'agent_states.always_available',
       'users.created_at',
     ])
     .where('users.account_id', '=', accountId);
@@ -112,15 +135,10 @@ export async function loadAgentStatuses(db: Db | Trx, accountId: string, now: Da
       .where('status', 'in', ['assigned', 'offered'])
       .groupBy(sql`coalesce(offered_to, agent_id)`)
       .execute(),
-    db
-      .selectFrom('agent_connections')
-      .select('user_id')
-      .distinct()
-      .where('account_id', '=', accountId)
-      .where('heartbeat_at', '>', new Date(now.getTime() - STALE_AFTER_HEARTBEATS * heartbeatMs))
-      .execute(),
+    db.selectFrom('agent_connections').select('user_id').distinct().where('account_id', '=', accountId).where('user_id', 'in', ids).where('heartbeat_at', '>', freshSince(now, heartbeatMs)).execute(),
   ]);
-  const connected = new Set(connections.map((c) => c.user_id));
+  // Present as routing counts it (isPresent): a live connection, or a bot that needs none.
+  const connected = new Set([...connections.map((c) => c.user_id), ...rows.filter((r) => r.always_available).map((r) => r.id)]);
   return rows.map((r) => {
     const load = loads.find((l) => l.agent === r.id);
     return {

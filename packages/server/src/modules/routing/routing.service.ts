@@ -1,4 +1,5 @@
 import type {
+  EscalationReason,
   AgentState,
   AgentStatus,
   ConversationRouting,
@@ -22,21 +23,10 @@ import type { EventBus } from '../../infra/bus/event-bus.ts';
 import type { Db } from '../../infra/db/database.ts';
 import { isUniqueViolation } from '../../infra/db/pg-errors.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
-import type { ConversationRoutingPort, ConversationService } from '../conversations/index.ts';
+import type { ConversationActivity, ConversationRoutingPort, ConversationService } from '../conversations/index.ts';
 import { isWithinBusinessHours } from './business-hours.ts';
 import { noticeWaiting, queuePosition, type RouterDeps, routeAccount } from './router.ts';
-import {
-  AfterCommit,
-  DEFAULT_SETTINGS,
-  loadAgentStatuses,
-  loadSettings,
-  lockAccountRouting,
-  type RoutingRow,
-  STALE_AFTER_HEARTBEATS,
-  toConversationRouting,
-  toSkill,
-  type Trx,
-} from './routing-store.ts';
+import { AfterCommit, DEFAULT_SETTINGS, loadAgentStatuses, loadSettings, lockAccountRouting, type RoutingRow, freshSince, toConversationRouting, toSkill, type Trx } from './routing-store.ts';
 
 type ConversationRow = Awaited<ReturnType<ConversationService['lockForUpdate']>>;
 
@@ -53,6 +43,13 @@ export interface RoutingHooks {
 }
 
 const validation = (path: string, message: string) => new AppError('VALIDATION_FAILED', message, { issues: [{ path, message, code: 'invalid_value' }] });
+
+const ESCALATION_TEXT: Record<EscalationReason, string> = {
+  bot_requested: 'the bot asked for a person',
+  consumer_requested: 'the consumer asked for a person',
+  bot_timeout: 'the bot did not answer in time',
+  bot_error: "the bot's endpoint failed",
+};
 
 /**
  * Routing: skills, agents' states and capacity, the queue of each skill, assignment, offers, transfers and the
@@ -448,14 +445,30 @@ export class RoutingService {
     for (const o of offers) after.conversation(o.conversation_id);
   }
 
-  /** The agent's conversations go back to the queue, keeping their place in it. */
+  /**
+   * The agent's conversations go back to the queue, keeping their place in it. A bot's (disabled, or its connection
+   * lost) go to people: that is an escalation, so no other bot takes them and the agent is told why.
+   */
   private async backToQueue(trx: Trx, accountId: string, userId: string, after: AfterCommit): Promise<void> {
     const held = await trx.selectFrom('conversation_routing').select('conversation_id').where('account_id', '=', accountId).where('status', '=', 'assigned').where('agent_id', '=', userId).execute();
+    if (held.length === 0) return;
+    const user = await trx.selectFrom('users').select(['role', 'name']).where('id', '=', userId).executeTakeFirst();
     const now = this.clock.now();
     for (const { conversation_id } of held) {
       const conversation = await this.conversations.lockForUpdate(trx, conversation_id, accountId);
       // The list was read before this conversation's lock: it may have been closed, transferred or taken meanwhile.
       if (conversation.state !== 'open' || conversation.assigned_agent_id !== userId) continue;
+      if (user?.role === 'bot') {
+        await this.requeue(trx, conversation, after, {
+          byId: userId,
+          skillId: null,
+          agentId: null,
+          note: `Escalated by ${user.name}: ${ESCALATION_TEXT.bot_error} (the bot went offline).`,
+          transferNote: null,
+          escalation: { reason: 'bot_error' },
+        });
+        continue;
+      }
       const events = await this.conversations.unassignAgent(trx, conversation);
       await trx
         .updateTable('conversation_routing')
@@ -501,7 +514,7 @@ export class RoutingService {
       .selectFrom('agent_connections')
       .select('id')
       .where('user_id', '=', principal.userId)
-      .where('heartbeat_at', '>', new Date(now.getTime() - STALE_AFTER_HEARTBEATS * this.options.heartbeatMs))
+      .where('heartbeat_at', '>', freshSince(now, this.options.heartbeatMs))
       .executeTakeFirst();
     if (!left) await this.db.updateTable('agent_states').set({ disconnected_at: now }).where('user_id', '=', principal.userId).where('disconnected_at', 'is', null).execute();
     const after = new AfterCommit();
@@ -529,62 +542,141 @@ export class RoutingService {
       if (!agent) throw validation('agentId', 'Unknown agent');
       if (agent.disabled) throw new AppError('AGENT_UNAVAILABLE', 'The agent is disabled');
     }
+    const byBot = principal.kind === 'user' && principal.role === 'bot';
     const after = new AfterCommit();
     await this.db.transaction().execute(async (trx) => {
       const conversation = await this.conversations.lockForUpdate(trx, conversationId, accountId);
       this.assertMayRoute(principal, conversation);
       if (conversation.state !== 'open') throw new AppError('CONVERSATION_CLOSED', 'The conversation is closed');
-      const row = await this.ensureRow(trx, conversation);
-      const now = this.clock.now();
-      const settings = await loadSettings(trx, accountId);
-      const events = [];
-      if (input.note) {
-        const by = principal.kind === 'user' ? principal.name : 'Integration';
-        events.push(...(await this.conversations.appendSystemMessage(trx, conversation, `Transfer note from ${by}: ${input.note}`, 'agents_and_managers')));
-      }
-      events.push(...(await this.conversations.unassignAgent(trx, conversation)));
-      await trx
-        .updateTable('conversation_routing')
-        .set({
-          status: 'queued',
-          skill_id: input.skillId ?? row.skill_id,
-          agent_id: null,
-          assigned_at: null,
-          offered_to: null,
-          offer_expires_at: null,
-          passed_agents: input.agentId ? '[]' : JSON.stringify(conversation.assigned_agent_id ? [conversation.assigned_agent_id] : []),
-          target_agent_id: input.agentId ?? null,
-          target_until: input.agentId ? new Date(now.getTime() + settings.transferFallbackSeconds * 1000) : null,
-          transfer_note: input.note ?? null,
-          queued_at: now,
-          queue_order_at: row.queue_order_at ?? now,
-          queue_notice_sent: true,
-          last_activity_at: now,
-        })
-        .where('conversation_id', '=', conversation.id)
-        .execute();
-      await this.conversations.recordActivity(trx, conversation, {
-        type: 'transferred',
+      const by = principal.kind === 'user' ? principal.name : 'Integration';
+      await this.requeue(trx, conversation, after, {
         byId: principalId(principal),
-        fromAgentId: conversation.assigned_agent_id,
-        toSkillId: input.skillId ?? row.skill_id,
-        toAgentId: input.agentId ?? null,
-        note: input.note ?? null,
-        escalation: null,
+        skillId: input.skillId ?? null,
+        agentId: input.agentId ?? null,
+        note: input.note ? `${byBot ? 'Escalated' : 'Transfer note'} from ${by}: ${input.note}` : byBot ? `Escalated by ${by}.` : null,
+        transferNote: input.note ?? null,
+        escalation: byBot ? { reason: 'bot_requested' } : null,
       });
-      after.conversation(conversation.id, events);
-      if (conversation.assigned_agent_id) after.agent(conversation.assigned_agent_id);
-      after.account(accountId);
     });
     await after.publish(this.deps, accountId);
     await this.requestRouting(accountId);
     return this.conversations.get(principal, conversationId).catch(() => this.summaryAsSystem(conversationId));
   }
 
+  /**
+   * Parley hands a bot's conversation to people (the consumer asked for a person, the bot timed out or its endpoint
+   * failed). Does nothing when the bot no longer holds it. Returns whether it escalated.
+   */
+  async escalateFromBot(accountId: string, conversationId: string, input: { botId: string; botName: string; reason: EscalationReason; skillId: string | null; note: string | null }): Promise<boolean> {
+    const after = new AfterCommit();
+    const done = await this.db.transaction().execute(async (trx) => {
+      const conversation = await this.conversations.lockForUpdate(trx, conversationId, accountId);
+      if (conversation.state !== 'open' || conversation.assigned_agent_id !== input.botId) return false;
+      await this.requeue(trx, conversation, after, {
+        byId: input.botId,
+        skillId: input.skillId,
+        agentId: null,
+        note: `Escalated by ${input.botName}: ${ESCALATION_TEXT[input.reason]}.${input.note ? ` ${input.note}` : ''}`,
+        transferNote: input.note,
+        escalation: { reason: input.reason },
+      });
+      return true;
+    });
+    if (!done) return false;
+    await after.publish(this.deps, accountId);
+    await this.requestRouting(accountId);
+    return true;
+  }
+
+  /** Moves the (locked, open) conversation back to a queue: a transfer, or a bot's escalation (people only from then on). */
+  private async requeue(
+    trx: Trx,
+    conversation: ConversationRow,
+    after: AfterCommit,
+    input: { byId: string; skillId: string | null; agentId: string | null; note: string | null; transferNote: string | null; escalation: ConversationActivity['escalation'] },
+  ): Promise<void> {
+    const accountId = conversation.account_id;
+    const row = await this.ensureRow(trx, conversation);
+    const now = this.clock.now();
+    const settings = await loadSettings(trx, accountId);
+    const events = [];
+    if (input.note) events.push(...(await this.conversations.appendSystemMessage(trx, conversation, input.note, 'agents_and_managers')));
+    events.push(...(await this.conversations.unassignAgent(trx, conversation)));
+    const skillId = input.skillId ?? row.skill_id;
+    await trx
+      .updateTable('conversation_routing')
+      .set({
+        status: 'queued',
+        skill_id: skillId,
+        agent_id: null,
+        assigned_at: null,
+        offered_to: null,
+        offer_expires_at: null,
+        passed_agents: input.agentId ? '[]' : JSON.stringify(conversation.assigned_agent_id ? [conversation.assigned_agent_id] : []),
+        target_agent_id: input.agentId,
+        target_until: input.agentId ? new Date(now.getTime() + settings.transferFallbackSeconds * 1000) : null,
+        transfer_note: input.transferNote,
+        queued_at: now,
+        queue_order_at: row.queue_order_at ?? now,
+        // A consumer handed over by a bot is told where they stand, as on arrival; a transferred one already talks to people.
+        queue_notice_sent: input.escalation === null,
+        last_activity_at: now,
+        ...(input.escalation ? { bots_excluded: true } : {}),
+      })
+      .where('conversation_id', '=', conversation.id)
+      .execute();
+    await this.conversations.recordActivity(trx, conversation, {
+      type: 'transferred',
+      byId: input.byId,
+      fromAgentId: conversation.assigned_agent_id,
+      toSkillId: skillId,
+      toAgentId: input.agentId,
+      note: input.transferNote,
+      escalation: input.escalation,
+    });
+    after.conversation(conversation.id, events);
+    if (conversation.assigned_agent_id) after.agent(conversation.assigned_agent_id);
+    after.account(accountId);
+  }
+
+  /**
+   * The routing side of a bot (called by the bots module): its skills, capacity, whether it needs a connection, and
+   * online/offline with its enabled flag (going offline sends its conversations back to the queue).
+   */
+  async configureBot(accountId: string, botId: string, input: { skillIds: readonly string[]; maxConversations: number; alwaysAvailable: boolean; enabled: boolean }): Promise<void> {
+    const skillIds = [...new Set(input.skillIds)];
+    if (skillIds.length > 0) {
+      const found = await this.db.selectFrom('skills').select('id').where('account_id', '=', accountId).where('id', 'in', skillIds).execute();
+      if (found.length !== skillIds.length) throw validation('skillIds', 'Unknown skill');
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('agent_states')
+        .values({
+          user_id: botId,
+          account_id: accountId,
+          state: 'offline',
+          reason: null,
+          state_since: this.clock.now(),
+          max_conversations: input.maxConversations,
+          always_available: input.alwaysAvailable,
+        })
+        .onConflict((oc) => oc.column('user_id').doUpdateSet({ max_conversations: input.maxConversations, always_available: input.alwaysAvailable }))
+        .execute();
+      await trx.deleteFrom('agent_skills').where('user_id', '=', botId).execute();
+      if (skillIds.length > 0)
+        await trx
+          .insertInto('agent_skills')
+          .values(skillIds.map((skill_id) => ({ user_id: botId, skill_id, account_id: accountId })))
+          .execute();
+    });
+    await this.applyState(accountId, botId, input.enabled ? 'online' : 'offline', input.enabled ? null : 'disabled');
+  }
+
   /** Managers give a conversation to an agent directly (within the agent's capacity). */
   async assign(principal: Principal, conversationId: string, agentId: string): Promise<ConversationSummary> {
     const accountId = principal.accountId;
-    const agent = await this.db.selectFrom('users').select(['id', 'name', 'disabled']).where('id', '=', agentId).where('account_id', '=', accountId).executeTakeFirst();
+    const agent = await this.db.selectFrom('users').select(['id', 'name', 'disabled', 'role']).where('id', '=', agentId).where('account_id', '=', accountId).executeTakeFirst();
     if (!agent) throw validation('agentId', 'Unknown agent');
     const after = new AfterCommit();
     await this.db.transaction().execute(async (trx) => {
@@ -604,7 +696,7 @@ export class RoutingService {
         .where('conversation_id', '=', conversation.id)
         .execute();
       await this.touchAgent(trx, accountId, agentId, { last_assigned_at: now });
-      after.conversation(conversation.id, await this.conversations.assignAgent(trx, conversation, { id: agent.id, name: agent.name }));
+      after.conversation(conversation.id, await this.conversations.assignAgent(trx, conversation, { id: agent.id, name: agent.name, isBot: agent.role === 'bot' }));
       after.agent(agentId);
       if (previous) after.agent(previous);
       after.account(accountId);
@@ -777,11 +869,7 @@ export class RoutingService {
     for (const f of fallbacks) accounts.add(f.account_id);
 
     // Connections of a node that stopped refreshing them (it died) are gone.
-    const stale = await this.db
-      .deleteFrom('agent_connections')
-      .where('heartbeat_at', '<=', new Date(now.getTime() - STALE_AFTER_HEARTBEATS * this.options.heartbeatMs))
-      .returning(['user_id', 'account_id', 'heartbeat_at'])
-      .execute();
+    const stale = await this.db.deleteFrom('agent_connections').where('heartbeat_at', '<=', freshSince(now, this.options.heartbeatMs)).returning(['user_id', 'account_id', 'heartbeat_at']).execute();
     result.staleConnections = stale.length;
     for (const s of stale) {
       const left = await this.db.selectFrom('agent_connections').select('id').where('user_id', '=', s.user_id).executeTakeFirst();

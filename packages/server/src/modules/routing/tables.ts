@@ -40,6 +40,8 @@ export interface AgentStatesTable {
   last_assigned_at: NullableTimestamp;
   /** When the agent's last live connection went away; null while connected (or never connected). */
   disconnected_at: NullableTimestamp;
+  /** Needs no realtime connection to be present (a bot Parley runs or reaches by webhook). */
+  always_available: Generated<boolean>;
 }
 
 export interface AgentSkillsTable {
@@ -86,6 +88,8 @@ export interface ConversationRoutingTable {
   last_activity_at: Timestamp;
   idle_warned_at: NullableTimestamp;
   queue_notice_sent: Generated<boolean>;
+  /** A bot escalated it: routing gives it to people only. */
+  bots_excluded: Generated<boolean>;
 }
 
 export interface RoutingTables {

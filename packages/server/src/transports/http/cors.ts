@@ -9,7 +9,7 @@ export function registerCors(app: FastifyInstance, pathPrefix: string): void {
   app.addHook('onRequest', async (request, reply) => {
     if (!request.url.startsWith(pathPrefix) || request.headers.origin === undefined) return;
     reply.header('access-control-allow-origin', '*');
-    reply.header('access-control-expose-headers', 'x-request-id, retry-after');
+    reply.header('access-control-expose-headers', 'x-request-id, retry-after, ratelimit-limit, ratelimit-remaining');
   });
   app.options(`${pathPrefix}*`, async (request, reply) => {
     reply.header('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE');

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { AppError } from '../../core/app-error.ts';
 import type { Principal } from '../../core/principal.ts';
+import type { RateDecision } from './rate-limit.ts';
 
 type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
 
@@ -38,7 +39,12 @@ export function authorize(access: Access, principal: Principal | undefined): voi
     (principal.kind === 'user' && (access.users ?? []).includes(principal.role)) ||
     (principal.kind === 'consumer' && access.consumer === true) ||
     (principal.kind === 'api_key' && access.apiKeyScopes !== undefined && (access.apiKeyScopes.length === 0 || access.apiKeyScopes.some((s) => principal.scopes.includes(s))));
-  if (!allowed) throw new AppError('FORBIDDEN', principal.kind === 'api_key' ? 'The API key lacks the scope for this endpoint' : 'Your role does not allow this');
+  if (!allowed && principal.kind === 'api_key') {
+    const needed = access.apiKeyScopes ?? [];
+    if (!needed.length) throw new AppError('FORBIDDEN', 'API keys may not call this endpoint', { requiredScopes: [] });
+    throw new AppError('FORBIDDEN', `The API key lacks the scope ${needed.join(' or ')} for this endpoint`, { requiredScopes: [...needed] });
+  }
+  if (!allowed) throw new AppError('FORBIDDEN', 'Your role does not allow this');
 }
 
 /**
@@ -51,6 +57,7 @@ export function defineRoute<E extends Endpoint>(
   endpoint: E,
   handler: (ctx: RouteContext<E>) => Promise<Infer<E['response']> | HandlerNoContent>,
   limitPublic: (clientAddress: string) => number = () => 0,
+  limitCaller: (principal: Principal | undefined) => RateDecision | undefined = () => undefined,
 ): void {
   app.route({
     method: endpoint.method,
@@ -61,6 +68,12 @@ export function defineRoute<E extends Endpoint>(
         if (wait > 0) throw new AppError('RATE_LIMITED', 'Too many requests from this address; retry later', { retryAfterMs: wait });
       }
       const principal = await authenticate(request);
+      // Counted before authorisation: a key hammering endpoints it may not call is limited too.
+      const rate = limitCaller(principal);
+      if (rate) {
+        reply.header('ratelimit-limit', String(rate.limit)).header('ratelimit-remaining', String(rate.remaining));
+        if (rate.waitMs > 0) throw new AppError('RATE_LIMITED', `This API key is limited to ${rate.limit} requests a minute; retry later`, { retryAfterMs: rate.waitMs });
+      }
       authorize(endpoint.access, principal);
       const params = parse(endpoint.params, request.params, 'params');
       const query = parse(endpoint.query, request.query, 'query');

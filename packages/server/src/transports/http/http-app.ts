@@ -6,11 +6,16 @@ import type { Principal } from '../../core/principal.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import { defineRoute } from './define-route.ts';
 import { createPublicRateLimiter } from './public-rate-limit.ts';
+import { createApiKeyRateLimiter } from './rate-limit.ts';
+import { registerApiDocsRoutes } from './routes/api-docs.routes.ts';
+import { registerOAuthRoutes } from './routes/oauth.routes.ts';
 import { toErrorBody } from './errors.ts';
 import type { HttpDeps, Route } from './http-deps.ts';
 import { registerAccountRoutes } from './routes/accounts.routes.ts';
 import { registerAuthRoutes } from './routes/auth.routes.ts';
+import { registerBotRoutes } from './routes/bots.routes.ts';
 import { registerCannedResponseRoutes } from './routes/canned-responses.routes.ts';
+import { registerWebhookRoutes } from './routes/webhooks.routes.ts';
 import { registerConsoleRoutes } from './routes/console.routes.ts';
 import { registerConsumerRoutes } from './routes/consumers.routes.ts';
 import { registerConversationRoutes } from './routes/conversations.routes.ts';
@@ -18,6 +23,7 @@ import { registerOperationsRoutes } from './routes/operations.routes.ts';
 import { registerRoutingRoutes } from './routes/routing.routes.ts';
 import { registerWebWidgetRoutes } from './routes/web-widget.routes.ts';
 import { registerWidgetRoutes } from './routes/widget.routes.ts';
+import { registerFlowPreviewRoutes } from './routes/flow-preview.routes.ts';
 import { registerCors } from './cors.ts';
 
 export interface HttpAppOptions {
@@ -25,6 +31,8 @@ export interface HttpAppOptions {
   maxBodyBytes: number;
   /** Requests per minute per client address on the public endpoints; 0 turns the limit off. */
   publicRatePerMinute?: number;
+  /** Requests per minute per API key without a limit of its own; 0 turns that default off. */
+  apiKeyRatePerMinute?: number;
   maxUploadBytes: number;
   maxWsFrameBytes: number;
 }
@@ -83,16 +91,22 @@ export async function createHttpApp(deps: HttpDeps, options: HttpAppOptions): Pr
 
   registerCors(app, '/v1/');
   const limitPublic = createPublicRateLimiter(options.publicRatePerMinute ?? 0);
-  const route: Route = (endpoint, handler) => defineRoute(app, authenticate, endpoint, handler, limitPublic);
+  const limitApiKey = createApiKeyRateLimiter(options.apiKeyRatePerMinute ?? 0);
+  const route: Route = (endpoint, handler) => defineRoute(app, authenticate, endpoint, handler, limitPublic, limitApiKey);
   registerOperationsRoutes(app, deps);
   registerAuthRoutes(route, deps);
   registerAccountRoutes(route, deps);
   registerConversationRoutes(route, deps);
   registerRoutingRoutes(route, deps);
   registerCannedResponseRoutes(route, deps);
+  registerWebhookRoutes(route, deps);
   registerConsumerRoutes(route, deps);
+  registerBotRoutes(route, deps);
   registerWidgetRoutes(route, deps);
+  registerFlowPreviewRoutes(route, deps);
   registerWebWidgetRoutes(app, deps);
   registerConsoleRoutes(app);
+  registerApiDocsRoutes(app);
+  await registerOAuthRoutes(app, deps, limitPublic);
   return app;
 }

@@ -330,6 +330,9 @@ class Connection {
         case 'routing_changed':
           if (isSupervisor(principal)) this.scheduleLiveView(principal);
           break;
+        case 'notice':
+          if (principal.kind === 'user' && principal.role === 'admin') this.send({ type: 'notice', notice: message.notice });
+          break;
       }
     });
     if (principal.kind === 'user') await this.services.routing.connectionOpened(principal, this.id);

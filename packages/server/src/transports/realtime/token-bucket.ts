@@ -12,6 +12,11 @@ export class TokenBucket {
     this.last = this.now();
   }
 
+  /** Whole tokens left after the last `take()`. */
+  get remaining(): number {
+    return Math.floor(this.tokens);
+  }
+
   /** Takes a token; returns 0 when allowed, otherwise the milliseconds until one is available. */
   take(): number {
     const now = this.now();

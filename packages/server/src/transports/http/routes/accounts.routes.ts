@@ -13,5 +13,6 @@ export const registerAccountRoutes: RouteRegistrar = (route, { services }: HttpD
 
   route(endpoints.listApiKeys, async ({ principal }) => ({ items: await services.apiKeys.list(principal.accountId) }));
   route(endpoints.createApiKey, ({ principal, body }) => services.apiKeys.create(principal.accountId, body));
+  route(endpoints.updateApiKey, ({ principal, params, body }) => services.apiKeys.update(principal.accountId, params.id, body));
   route(endpoints.revokeApiKey, ({ principal, params }) => services.apiKeys.revoke(principal.accountId, params.id));
 };

@@ -8,7 +8,7 @@ export const registerAuthRoutes: RouteRegistrar = (route, { services }: HttpDeps
     await services.auth.logout(body.refreshToken);
   });
   route(endpoints.me, async ({ principal }) => {
-    if (principal.kind === 'user') return { kind: 'user' as const, user: await services.users.get(principal.accountId, principal.userId) };
+    if (principal.kind === 'user') return { kind: 'user' as const, user: await services.users.self(principal.accountId, principal.userId) };
     if (principal.kind === 'consumer') return { kind: 'consumer' as const, consumerId: principal.consumerId, accountId: principal.accountId };
     return { kind: 'api_key' as const, apiKeyId: principal.apiKeyId, accountId: principal.accountId, scopes: [...principal.scopes] };
   });
