@@ -23,6 +23,9 @@ export type ParticipantRole = z.infer<typeof ParticipantRoleSchema>;
 
 export const ChannelSchema = z.enum(['web', 'in_app', 'sms', 'messenger', 'whatsapp', 'api']);
 export type Channel = z.infer<typeof ChannelSchema>;
+/** The kind of device a conversation comes from, for the analytics (desktop or mobile web, in-app, or the channel). */
+export const DeviceTypeSchema = z.enum(['desktop_web', 'mobile_web', 'in_app', 'sms', 'messenger', 'whatsapp', 'other']);
+export type DeviceType = z.infer<typeof DeviceTypeSchema>;
 
 export const PageQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(200).default(50),

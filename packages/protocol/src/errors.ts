@@ -33,6 +33,8 @@ export const errorCatalogue = {
   RATE_LIMITED: { status: 429, retryable: true, description: 'Too many requests; retry after `details.retryAfterMs`.' },
   NOT_SUBSCRIBED: { status: 409, retryable: false, description: 'The realtime operation needs a subscription first.' },
   UNSUPPORTED_PROTOCOL_VERSION: { status: 400, retryable: false, description: 'The client asked for a wire protocol version this server does not speak.' },
+  CHANNEL_DELIVERY_FAILED: { status: 502, retryable: false, description: "The channel's provider refused the message (`details.providerCode`, `details.retryable`)." },
+  INVALID_WEBHOOK_SIGNATURE: { status: 403, retryable: false, description: "A provider webhook whose signature does not verify (or that is not the channel's): nothing was written." },
   SERVICE_UNAVAILABLE: { status: 503, retryable: true, description: 'A dependency (database) is unavailable or the server is shutting down; retry with back-off.' },
   INTERNAL: { status: 500, retryable: true, description: 'An unexpected error; it is logged with the request id.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; description: string }>;

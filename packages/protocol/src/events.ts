@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChannelSchema, Id, IsoDateTime, ParticipantRoleSchema, Sequence } from './common.ts';
+import { ChannelSchema, DeviceTypeSchema, Id, IsoDateTime, ParticipantRoleSchema, Sequence } from './common.ts';
 import { ConversationRoutingSchema } from './routing.ts';
 import { QuickRepliesSchema, StructuredContentSchema } from './structured-content.ts';
 
@@ -98,6 +98,7 @@ export const ConversationSummarySchema = z.object({
   consumerId: Id,
   state: ConversationStateSchema,
   channel: ChannelSchema,
+  device: DeviceTypeSchema,
   lineOfBusinessId: Id.nullable(),
   assignedAgentId: Id.nullable(),
   lastSequence: Sequence,

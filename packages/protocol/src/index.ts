@@ -11,3 +11,4 @@ export * from './webhooks.ts';
 export * from './endpoints.ts';
 export * from './oauth.ts';
 export * from './bots.ts';
+export * from './channels.ts';

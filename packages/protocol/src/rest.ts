@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ChannelSchema, Id, IsoDateTime, RoleSchema, Sequence, UserRoleSchema } from './common.ts';
+import { ChannelSchema, DeviceTypeSchema, Id, IsoDateTime, RoleSchema, Sequence, UserRoleSchema } from './common.ts';
 import { AudienceSchema, ChatStateSchema, ConversationEventSchema, ConversationSummarySchema, EventInputSchema, ReceiptStatusSchema } from './events.ts';
 
 // ---------- auth ----------
@@ -125,6 +125,7 @@ export const ConsumerSessionSchema = z.object({
 // ---------- conversations ----------
 export const StartConversationRequestSchema = z.strictObject({
   channel: ChannelSchema.default('web'),
+  device: DeviceTypeSchema.optional().describe('The kind of device (the widget tells desktop from mobile web; the SDK in an app says `in_app`); default: from the channel.'),
   lineOfBusinessId: Id.optional(),
   skillId: Id.optional().describe("The skill of the entry point (widget or campaign setting); else the account's default skill."),
 });

@@ -414,6 +414,7 @@ describe('RealtimeClient: notifications', () => {
       consumerId: randomUUID(),
       state: 'closed',
       channel: 'web',
+      device: 'desktop_web',
       lineOfBusinessId: null,
       assignedAgentId: null,
       lastSequence: 0,

@@ -58,11 +58,13 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   }
 
   let app: FastifyInstance;
+  // Where this node answers, for URLs providers call back when PUBLIC_URL is not set (a single node on its own).
+  let listeningUrl = `http://${config.http.host}:${config.http.port}`;
   let services: Services;
   let bootstrap: BootstrapResult | undefined;
   const lifecycle = { draining: false };
   try {
-    services = await createServices({ db: database.db, bus, config, clock, logger, metrics });
+    services = await createServices({ db: database.db, bus, config, clock, logger, metrics, publicUrl: () => config.http.publicUrl?.replace(/\/+$/, '') ?? listeningUrl });
     if (!overrides.skipBootstrap && (await services.accounts.count()) === 0) {
       bootstrap = await bootstrapFirstAccount(database.db, { accountName: config.bootstrap.accountName, adminEmail: config.bootstrap.adminEmail, adminPassword: config.bootstrap.adminPassword });
     }
@@ -78,6 +80,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         apiKeyRatePerMinute: config.http.apiKeyRatePerMinute,
         maxUploadBytes: config.uploads.maxBytes,
         maxWsFrameBytes: config.realtime.maxFrameBytes,
+        publicUrl: config.http.publicUrl,
       },
     );
   } catch (error) {
@@ -117,7 +120,8 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     logger,
     bootstrap,
     async listen() {
-      return app.listen({ port: config.http.port, host: config.http.host });
+      listeningUrl = await app.listen({ port: config.http.port, host: config.http.host });
+      return listeningUrl;
     },
     close() {
       closing ??= (async () => {

@@ -8,7 +8,9 @@ import type { Logger } from './infra/telemetry/logger.ts';
 import type { Metrics } from './infra/telemetry/metrics.ts';
 import { AccountService, ApiKeyService, AuthService, BotIdentityService, ClientCredentialsService, TokenSigner, UserService } from './modules/accounts/index.ts';
 import { BotDirectory, BotRuntime, BotService } from './modules/bots/index.ts';
+import { SecretBox } from './infra/crypto/secret-box.ts';
 import { CannedResponseService } from './modules/canned-responses/index.ts';
+import { ChannelDelivery, ChannelService, MediaLinks } from './modules/channels/index.ts';
 import { BrandTokenVerifier, ConsumerService } from './modules/consumers/index.ts';
 import { RoutingService } from './modules/routing/index.ts';
 import { ConsumerDetailsService, ConversationService, FileService } from './modules/conversations/index.ts';
@@ -36,10 +38,17 @@ export interface Services {
   bots: BotService;
   /** Bots at work in conversations: deliveries, flow turns, escalation and the reply deadlines the sweep enforces. */
   botRuntime: BotRuntime;
+  /** Channels (SMS, Messenger, WhatsApp, connectors): configuration with sealed credentials. */
+  channels: ChannelService;
+  /** Messages in and out of channels: provider webhooks, outbound jobs, statuses, IVR deflection. */
+  channelDelivery: ChannelDelivery;
+  /** Signed links providers fetch files from. */
+  mediaLinks: MediaLinks;
 }
 
-export async function createServices(deps: { db: Db; bus: EventBus; config: Config; clock: Clock; logger: Logger; metrics: Metrics }): Promise<Services> {
+export async function createServices(deps: { db: Db; bus: EventBus; config: Config; clock: Clock; logger: Logger; metrics: Metrics; publicUrl?: () => string }): Promise<Services> {
   const { db, bus, config, clock, logger, metrics } = deps;
+  const publicUrl = deps.publicUrl ?? (() => config.http.publicUrl ?? `http://${config.http.host}:${config.http.port}`);
   const signer = await TokenSigner.create(db, config.auth.jwtSecret, clock);
   const accounts = new AccountService(db);
   const users = new UserService(db);
@@ -90,5 +99,33 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
     onDelivery: (outcome, ms) => metrics.botDeliveries.observe({ outcome }, ms / 1000),
   });
   conversations.addEventSink(botRuntime);
-  return { accounts, users, apiKeys, auth, clientCredentials, consumers, conversations, files, routing, jobs, cannedResponses, consumerDetails, webhooks, bots, botRuntime };
+  const box = await SecretBox.create(db, config.auth.credentialsKey);
+  if (box.keySource === 'database') logger.warn('CREDENTIALS_KEY is not set: channel credentials are encrypted with a key kept in the database itself');
+  const channels = new ChannelService(db, box, clock, logger.child({ module: 'channels' }), publicUrl);
+  const mediaLinks = new MediaLinks(box.derivedKey('media-links'), files, clock, publicUrl);
+  const channelDelivery = new ChannelDelivery(db, channels, consumers, conversations, files, mediaLinks, jobs, clock, logger.child({ module: 'channels' }), config.channels, {
+    onInbound: (kind, outcome) => metrics.channelInbound.inc({ kind, outcome }),
+    onOutbound: (kind, outcome) => metrics.channelOutbound.inc({ kind, outcome }),
+  });
+  conversations.addEventSink(channelDelivery);
+  return {
+    accounts,
+    users,
+    apiKeys,
+    auth,
+    clientCredentials,
+    consumers,
+    conversations,
+    files,
+    routing,
+    jobs,
+    cannedResponses,
+    consumerDetails,
+    webhooks,
+    bots,
+    botRuntime,
+    channels,
+    channelDelivery,
+    mediaLinks,
+  };
 }

@@ -294,7 +294,7 @@ export class ParleyWidget {
     this.#starting ??= withRetry(async () => {
       const rest = this.#rest;
       if (!rest) throw new Error('no session');
-      const { conversation } = await rest.startConversation({ channel: 'web' });
+      const { conversation } = await rest.startConversation({ channel: 'web', device: deviceType() });
       this.#dispatch({ type: 'conversations', conversations: [toInfo(conversation)] });
       this.#subscribe(conversation.id);
       return conversation.id;
@@ -430,4 +430,10 @@ export class ParleyWidget {
     link.rel = 'noopener';
     link.click();
   }
+}
+
+/** Desktop or mobile web, for the brand's analytics (a phone or tablet: a coarse pointer, or a mobile user agent). */
+function deviceType(): 'desktop_web' | 'mobile_web' {
+  const coarse = typeof matchMedia === 'function' && matchMedia('(pointer: coarse)').matches;
+  return coarse || /Mobi|Android|iPhone|iPad/i.test(navigator.userAgent) ? 'mobile_web' : 'desktop_web';
 }

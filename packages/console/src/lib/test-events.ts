@@ -42,6 +42,7 @@ export function summary(overrides: Partial<ConversationSummary> = {}): Conversat
     consumerId: CONSUMER,
     state: 'open',
     channel: 'web',
+    device: 'desktop_web',
     lineOfBusinessId: null,
     assignedAgentId: AGENT,
     lastSequence: 0,

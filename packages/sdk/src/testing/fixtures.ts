@@ -10,6 +10,7 @@ export function conversationSummary(overrides: Partial<ConversationSummary> = {}
     consumerId: randomUUID(),
     state: 'open',
     channel: 'web',
+    device: 'desktop_web',
     lineOfBusinessId: null,
     assignedAgentId: null,
     lastSequence: 0,

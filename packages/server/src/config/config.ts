@@ -18,6 +18,11 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: z.stringbool().default(false),
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+  CREDENTIALS_KEY: z
+    .string()
+    .min(32, 'CREDENTIALS_KEY must be at least 32 characters')
+    .optional()
+    .describe("Encrypts channel providers' credentials at rest; without it a random key is kept in the database."),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce
     .number()
     .int()
@@ -78,6 +83,8 @@ const EnvSchema = z.object({
     .describe('How often timers are checked (ring time-outs, grace periods, auto-close); 0 turns the sweep off (tests drive it).'),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000).describe('How long a webhook receiver has to answer one delivery.'),
   WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).default(30_000).describe('Delay before the first retry of a failed delivery; doubled at each further attempt (at most an hour).'),
+  CHANNEL_RETRY_BASE_MS: z.coerce.number().int().min(10).default(5_000).describe('First retry delay of a message a channel provider failed to take (doubling, at most a minute).'),
+  CHANNEL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6).describe('Attempts to send a message through a channel before the agent is told it was not delivered.'),
   WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(12).describe('Attempts per delivery before it is marked failed.'),
   WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(50).describe('Consecutive failed attempts (any delivery) after which a subscription is disabled...'),
   WEBHOOK_DISABLE_MIN_FAILING_MS: z.coerce
@@ -97,10 +104,11 @@ export interface Config {
   http: { port: number; host: string; publicUrl: string | undefined; maxBodyBytes: number; publicRatePerMinute: number; apiKeyRatePerMinute: number };
   storage: { mode: 'embedded'; dataDir: string; filesDir: string } | { mode: 'postgres'; databaseUrl: string; poolSize: number; filesDir: string };
   log: { level: z.infer<typeof EnvSchema>['LOG_LEVEL']; pretty: boolean };
-  auth: { jwtSecret: string | undefined; accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number; consumerTokenTtlSeconds: number };
+  auth: { jwtSecret: string | undefined; credentialsKey: string | undefined; accessTokenTtlSeconds: number; refreshTokenTtlSeconds: number; consumerTokenTtlSeconds: number };
   uploads: { maxBytes: number; allowedTypes: readonly string[] };
   realtime: { heartbeatIntervalMs: number; authDeadlineMs: number; ratePerSecond: number; rateBurst: number; maxBufferedBytes: number; maxFrameBytes: number };
   routing: { sweepIntervalMs: number; nodeId: string };
+  channels: { retryBaseMs: number; maxAttempts: number };
   webhooks: { timeoutMs: number; retryBaseMs: number; maxAttempts: number; disableAfterFailures: number; disableMinFailingMs: number };
   bus: { mode: 'in-process' } | { mode: 'redis'; url: string };
   shutdownGraceMs: number;
@@ -131,6 +139,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY },
     auth: {
       jwtSecret: e.JWT_SECRET,
+      credentialsKey: e.CREDENTIALS_KEY,
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
       consumerTokenTtlSeconds: e.CONSUMER_TOKEN_TTL_SECONDS,
@@ -150,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxFrameBytes: e.WS_MAX_FRAME_BYTES,
     },
     routing: { sweepIntervalMs: e.ROUTING_SWEEP_INTERVAL_MS, nodeId: e.NODE_ID ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}` },
+    channels: { retryBaseMs: e.CHANNEL_RETRY_BASE_MS, maxAttempts: e.CHANNEL_MAX_ATTEMPTS },
     webhooks: {
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,

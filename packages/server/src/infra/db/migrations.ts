@@ -2,6 +2,7 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'k
 import { accountsMigrations } from '../../modules/accounts/migrations.ts';
 import { botsMigrations } from '../../modules/bots/migrations.ts';
 import { cannedResponsesMigrations } from '../../modules/canned-responses/migrations.ts';
+import { channelsMigrations } from '../../modules/channels/migrations.ts';
 import { consumersMigrations } from '../../modules/consumers/migrations.ts';
 import { conversationsMigrations } from '../../modules/conversations/migrations.ts';
 import { routingMigrations } from '../../modules/routing/migrations.ts';
@@ -24,6 +25,7 @@ export const allMigrations: Record<string, Migration> = {
   ...botsMigrations,
   ...jobsMigrations,
   ...webhooksMigrations,
+  ...channelsMigrations,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => allMigrations };

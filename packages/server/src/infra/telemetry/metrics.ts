@@ -57,6 +57,18 @@ export function createMetrics() {
       help: 'Webhook subscriptions Parley disabled because their endpoint kept failing',
       registers: [registry],
     }),
+    channelInbound: new Counter({
+      name: 'parley_channel_inbound_total',
+      help: 'Provider webhooks by channel kind and outcome (stored, duplicate, rejected)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
+    channelOutbound: new Counter({
+      name: 'parley_channel_outbound_total',
+      help: 'Messages sent through channels by kind and outcome (sent, retry, failed)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
     botEscalations: new Counter({
       name: 'parley_bot_escalations_total',
       help: 'Conversations bots handed to people, by reason (bot_requested, consumer_requested, bot_timeout, bot_error)',

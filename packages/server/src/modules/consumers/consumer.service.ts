@@ -9,6 +9,8 @@ import type { BrandTokenVerifier } from './brand-token-verifier.ts';
 
 type Session = z.infer<typeof ConsumerSessionSchema>;
 
+const E164 = /^\+[1-9]\d{6,14}$/;
+
 /**
  * Consumer identities. An unauthenticated consumer is a device: the widget key gets it a device token that the
  * device keeps and presents again. An authenticated consumer is the brand's (iss, sub) pair, the same on every device.
@@ -31,10 +33,11 @@ export class ConsumerService {
     if (input.brandToken) {
       if (!account.consumerAuth) throw new AppError('CONSUMER_AUTH_NOT_CONFIGURED', 'This account does not accept authenticated consumers yet');
       const identity = await this.brandTokens.verify(input.brandToken, account.consumerAuth);
+      const phone = typeof identity.claims.phone_number === 'string' && E164.test(identity.claims.phone_number) ? identity.claims.phone_number : null;
       const row = await this.db
         .insertInto('consumers')
-        .values({ account_id: account.id, external_issuer: identity.issuer, external_subject: identity.subject })
-        .onConflict((oc) => oc.constraint('consumers_external_identity').doUpdateSet({ last_seen_at: now }))
+        .values({ account_id: account.id, external_issuer: identity.issuer, external_subject: identity.subject, phone_number: phone })
+        .onConflict((oc) => oc.constraint('consumers_external_identity').doUpdateSet({ last_seen_at: now, ...(phone ? { phone_number: phone } : {}) }))
         .returning('id')
         .executeTakeFirstOrThrow();
       return this.session(row.id, account.id, true, null);
@@ -68,5 +71,29 @@ export class ConsumerService {
   private async session(consumerId: string, accountId: string, authenticated: boolean, deviceToken: string | null): Promise<Session> {
     const access = await this.signer.sign({ typ: 'consumer', sub: consumerId, acc: accountId }, this.settings.consumerTokenTtlSeconds);
     return { consumerId, accountId, authenticated, accessToken: access.token, accessTokenExpiresAt: access.expiresAt.toISOString(), deviceToken };
+  }
+
+  /**
+   * The consumer behind a channel address with no known contact yet: for a phone number (SMS, WhatsApp), the
+   * authenticated consumer whose brand token vouched for it (so web and SMS are one person); else a new consumer.
+   */
+  async forChannelAddress(accountId: string, address: { phoneNumber: string | null }): Promise<string> {
+    if (address.phoneNumber) {
+      const known = await this.db
+        .selectFrom('consumers')
+        .select('id')
+        .where('account_id', '=', accountId)
+        .where('phone_number', '=', address.phoneNumber)
+        .orderBy('last_seen_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (known) return known.id;
+    }
+    const created = await this.db
+      .insertInto('consumers')
+      .values({ account_id: accountId, external_issuer: null, external_subject: null, phone_number: address.phoneNumber })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return created.id;
   }
 }

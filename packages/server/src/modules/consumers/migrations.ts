@@ -32,4 +32,12 @@ export const consumersMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026_12_01_0020_consumer_phone_number': {
+    async up(db: Kysely<unknown>) {
+      // The phone number a brand vouches for (its signed token's `phone_number` claim): an SMS or WhatsApp message from
+      // that number is the same consumer.
+      await db.schema.alterTable('consumers').addColumn('phone_number', 'text').execute();
+      await sql`create index consumers_phone_number on consumers (account_id, phone_number) where phone_number is not null`.execute(db);
+    },
+  },
 };

@@ -12,6 +12,8 @@ export interface ConsumersTable {
   last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
   /** Fields bots, agents and integrations set on the consumer (`order_number`...). */
   profile: ColumnType<Record<string, string>, string | undefined, string>;
+  /** E.164, from the brand's signed token (`phone_number` claim): SMS and WhatsApp from it are this consumer. */
+  phone_number: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ConsumerDevicesTable {

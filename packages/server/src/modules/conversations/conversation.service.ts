@@ -1,10 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
 import type {
+  Channel,
   ChatState,
   ConversationRouting,
   ConversationEvent,
   ConversationSummary,
+  DeviceType,
   EventPageSchema,
   ListConversationsQuerySchema,
   ListEventsQuerySchema,
@@ -233,6 +235,7 @@ export class ConversationService {
             consumer_id: principal.consumerId,
             state: 'open',
             channel: input.channel,
+            device: input.device ?? deviceOfChannel(input.channel),
             line_of_business_id: input.lineOfBusinessId ?? null,
             assigned_agent_id: null,
             updated_at: this.clock.now(),
@@ -778,4 +781,17 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const createdAt = new Date(iso ?? '');
   if (!id || Number.isNaN(createdAt.getTime())) throw new AppError('VALIDATION_FAILED', 'Malformed cursor', { issues: [{ path: 'cursor', message: 'Malformed cursor', code: 'invalid' }] });
   return { createdAt, id };
+}
+
+/** The device a conversation comes from when the client does not say: what its channel implies. */
+function deviceOfChannel(channel: Channel): DeviceType {
+  switch (channel) {
+    case 'in_app':
+    case 'sms':
+    case 'messenger':
+    case 'whatsapp':
+      return channel;
+    default:
+      return 'other';
+  }
 }

@@ -31,6 +31,7 @@ export function toSummary(row: Selectable<ConversationsTable>, participants: Sel
     consumerId: row.consumer_id,
     state: row.state,
     channel: row.channel,
+    device: row.device,
     lineOfBusinessId: row.line_of_business_id,
     assignedAgentId: row.assigned_agent_id,
     lastSequence: row.last_seq,

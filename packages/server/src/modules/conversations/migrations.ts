@@ -69,4 +69,16 @@ export const conversationsMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026_12_01_0010_conversation_device': {
+    async up(db: Kysely<unknown>) {
+      // The kind of device, for the analytics' mobile share; conversations before it count by their channel.
+      await db.schema
+        .alterTable('conversations')
+        .addColumn('device', 'text', (c) => c.notNull().defaultTo('other'))
+        .execute();
+      await sql`update conversations set device = case channel when 'in_app' then 'in_app' when 'sms' then 'sms' when 'messenger' then 'messenger' when 'whatsapp' then 'whatsapp' else 'other' end`.execute(
+        db,
+      );
+    },
+  },
 };

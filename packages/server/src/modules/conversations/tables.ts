@@ -1,4 +1,4 @@
-import type { Channel, ParticipantRole } from '@parley/protocol';
+import type { Channel, DeviceType, ParticipantRole } from '@parley/protocol';
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -10,6 +10,7 @@ export interface ConversationsTable {
   consumer_id: string;
   state: 'open' | 'closed';
   channel: Channel;
+  device: DeviceType;
   line_of_business_id: string | null;
   assigned_agent_id: string | null;
   last_seq: Generated<number>;

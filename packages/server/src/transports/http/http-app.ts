@@ -9,6 +9,8 @@ import { createPublicRateLimiter } from './public-rate-limit.ts';
 import { createApiKeyRateLimiter } from './rate-limit.ts';
 import { registerApiDocsRoutes } from './routes/api-docs.routes.ts';
 import { registerOAuthRoutes } from './routes/oauth.routes.ts';
+import { registerChannelRoutes } from './routes/channels.routes.ts';
+import { registerChannelWebhookRoutes } from '../provider-webhooks/channel-webhooks.routes.ts';
 import { toErrorBody } from './errors.ts';
 import type { HttpDeps, Route } from './http-deps.ts';
 import { registerAccountRoutes } from './routes/accounts.routes.ts';
@@ -35,6 +37,8 @@ export interface HttpAppOptions {
   apiKeyRatePerMinute?: number;
   maxUploadBytes: number;
   maxWsFrameBytes: number;
+  /** PUBLIC_URL: the URL providers call (and sign) when Parley is behind a proxy. */
+  publicUrl?: string | undefined;
 }
 
 /** Reads `Authorization: Bearer <token or API key>`; the principal is memoised on the request. */
@@ -102,11 +106,13 @@ export async function createHttpApp(deps: HttpDeps, options: HttpAppOptions): Pr
   registerWebhookRoutes(route, deps);
   registerConsumerRoutes(route, deps);
   registerBotRoutes(route, deps);
+  registerChannelRoutes(route, deps);
   registerWidgetRoutes(route, deps);
   registerFlowPreviewRoutes(route, deps);
   registerWebWidgetRoutes(app, deps);
   registerConsoleRoutes(app);
   registerApiDocsRoutes(app);
   await registerOAuthRoutes(app, deps, limitPublic);
+  await registerChannelWebhookRoutes(app, deps, { publicUrl: options.publicUrl });
   return app;
 }
