@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
-import type { ConversationEvent, DeviceType } from '@parley/protocol';
+import type { ConversationEvent, DeviceType, SendAck } from '@parley/protocol';
 import type { Selectable, Transaction } from 'kysely';
 import { z } from 'zod';
 import { type InboundItem, type InboundMessage, InboundRejected, type InboundRequest, type InboundStatus, type OutboundMessage, ProviderError } from '../../connectors/channel-connector.ts';
 import { optOutKeyword, resolveNumberedReply } from '../../connectors/twilio/index.ts';
 import { AppError } from '../../core/app-error.ts';
 import type { Clock } from '../../core/clock.ts';
-import type { Principal } from '../../core/principal.ts';
+import { isSupervisor, type Principal } from '../../core/principal.ts';
 import type { Db } from '../../infra/db/database.ts';
 import type { Database } from '../../infra/db/schema.ts';
 import { defineJob, type JobDefinition, type JobQueue } from '../../infra/jobs/index.ts';
@@ -117,6 +117,10 @@ export class ChannelDelivery implements ConversationEventSink {
       .values({ conversation_id: conversation.id, channel_id: channel.id, address: item.from })
       .onConflict((oc) => oc.column('conversation_id').doUpdateSet({ channel_id: channel.id, address: item.from }))
       .execute();
+    if (conversation.channel !== CONVERSATION_CHANNEL[channel.kind]) {
+      // Their open conversation started elsewhere (the web widget): it goes on here, and replies follow them.
+      await this.conversations.continueOn(conversation.id, CONVERSATION_CHANNEL[channel.kind], `The consumer continued this conversation by ${channelLabel(channel.kind)}: replies go there now.`);
+    }
     await this.db
       .updateTable('channel_contacts')
       .set({
@@ -268,6 +272,15 @@ export class ChannelDelivery implements ConversationEventSink {
     for (const event of events) {
       if (event.type !== 'content' && event.type !== 'rich_content') continue;
       if (event.audience !== 'all' || event.originator.role === 'consumer') continue;
+      const template = event.clientMessageId ? this.templatesBeingStored.get(`${conversation.id}:${event.clientMessageId}`) : undefined;
+      if (template) {
+        // Already sent by `sendTemplate`: recorded with its sequence in this transaction, and no delivery job.
+        await trx
+          .insertInto('channel_messages')
+          .values({ ...template, conversation_id: conversation.id, sequence: event.sequence, status: 'sent', error: null, updated_at: this.clock.now() })
+          .execute();
+        continue;
+      }
       await this.jobs.enqueue(trx, this.deliverJob, { conversationId: conversation.id, sequence: event.sequence }, { orderingKey: `channel:${conversation.id}` });
     }
   }
@@ -340,6 +353,55 @@ export class ChannelDelivery implements ConversationEventSink {
     this.hooks.onOutbound?.(channel.kind, 'sent');
   }
 
+  // ---------- templates (WhatsApp) ----------
+
+  /** Template messages `sendTemplate` already sent, while it stores them (key: conversation id and clientMessageId). */
+  private readonly templatesBeingStored = new Map<string, { channel_id: string; address: string; provider_message_id: string }>();
+
+  /**
+   * Sends an approved WhatsApp template in a WhatsApp conversation (the only message WhatsApp allows once 24 hours
+   * have passed since the consumer last wrote), then stores it in the conversation as the sender's message. It is sent
+   * here, at once, so a refusal (an unknown template, wrong parameters) is the caller's CHANNEL_DELIVERY_FAILED and
+   * nothing is stored. It can never be sent a second time by the outbound job: the stored event's clientMessageId is
+   * known to `eventsStored` (in this process, during this call), which records its `channel_messages` row (sequence and
+   * WhatsApp's id, for statuses) in the very transaction that stores the event instead of enqueuing a delivery job.
+   */
+  async sendTemplate(principal: Principal, conversationId: string, input: { name: string; language: string; parameters: string[] }): Promise<SendAck> {
+    const conversation = await this.conversations.get(principal, conversationId);
+    if (principal.kind === 'consumer') throw new AppError('FORBIDDEN', 'Consumers do not send templates');
+    if (principal.kind === 'user' && conversation.assignedAgentId !== principal.userId && !isSupervisor(principal)) {
+      throw new AppError('NOT_A_PARTICIPANT', 'Take the conversation before writing to it');
+    }
+    if (conversation.state !== 'open') throw new AppError('CONVERSATION_CLOSED', 'The conversation is closed; start a new one');
+    const link = await this.db.selectFrom('channel_conversations').selectAll().where('conversation_id', '=', conversation.id).executeTakeFirst();
+    const channel = link ? await this.channels.byId(link.channel_id) : undefined;
+    const notHere = (message: string) => new AppError('VALIDATION_FAILED', message, { issues: [{ path: 'conversationId', message, code: 'invalid' }] });
+    if (!link || channel?.kind !== 'whatsapp') throw notHere('Templates are WhatsApp messages: this conversation is not on a WhatsApp channel');
+    if (!channel.enabled || channel.deleted_at) throw notHere('The WhatsApp channel of this conversation is disabled');
+    const template = { name: input.name, language: input.language, parameters: input.parameters };
+    const text = templateText(template);
+    let sent: { providerMessageId: string };
+    try {
+      sent = await CONNECTORS.whatsapp.send(this.channels.connectorChannel(channel), link.address, { text, quickReplies: [], media: null, template });
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      this.hooks.onOutbound?.(channel.kind, 'failed');
+      throw new AppError('CHANNEL_DELIVERY_FAILED', `The template was not sent: ${error.message}`, { providerCode: error.code, retryable: error.retryable });
+    }
+    this.hooks.onOutbound?.(channel.kind, 'sent');
+    const clientMessageId = `template:${sent.providerMessageId}`.slice(0, 128);
+    const key = `${conversation.id}:${clientMessageId}`;
+    this.templatesBeingStored.set(key, { channel_id: channel.id, address: link.address, provider_message_id: sent.providerMessageId });
+    try {
+      return await this.conversations.send(principal, conversation.id, { clientMessageId, audience: 'all', event: { type: 'content', content: { contentType: 'text/plain', message: text } } });
+    } catch (error) {
+      this.logger.error({ err: error, conversationId, providerMessageId: sent.providerMessageId }, 'a template was sent but could not be stored in its conversation');
+      throw error;
+    } finally {
+      this.templatesBeingStored.delete(key);
+    }
+  }
+
   private async toOutbound(channel: ChannelRow, event: ConversationEvent): Promise<OutboundMessage | null> {
     if (event.type === 'rich_content') {
       const text = event.fallbackText ?? '';
@@ -368,6 +430,12 @@ export class ChannelDelivery implements ConversationEventSink {
 
 function quickRepliesOf(replies: { replies: { title: string; click: { actions: { text: string }[] } }[] } | undefined): OutboundMessage['quickReplies'] {
   return (replies?.replies ?? []).map((r) => ({ title: r.title, payload: r.click.actions[0]?.text ?? r.title }));
+}
+
+/** What the conversation shows of a template (its body is kept by Meta, not by Parley): its name, language and values. */
+function templateText(template: { name: string; language: string; parameters: string[] }): string {
+  const values = template.parameters.length > 0 ? `: ${template.parameters.join(' · ')}` : '';
+  return `WhatsApp template ${template.name} (${template.language})${values}`;
 }
 
 function windowText(channel: ChannelRow): string {

@@ -424,6 +424,21 @@ export class ConversationService {
     return summary;
   }
 
+  /**
+   * The consumer went on writing from another channel (the web, then SMS): the conversation is the same object, now
+   * carried by that channel, so replies reach them where they are. The agents are told in an internal note.
+   */
+  async continueOn(conversationId: string, channel: Channel, note: string): Promise<void> {
+    const result = await this.db.transaction().execute(async (trx) => {
+      const row = await this.lockRow(trx, conversationId);
+      if (row.channel === channel) return null;
+      await trx.updateTable('conversations').set({ channel, updated_at: this.clock.now() }).where('id', '=', row.id).execute();
+      const events = await this.appendSystemMessage(trx, { ...row, channel }, note, 'agents_and_managers');
+      return { events, summary: await this.summarize(trx, await this.lockRow(trx, row.id)) };
+    });
+    if (result) await this.publish(result.summary, result.events);
+  }
+
   // ---------- for routing: operations inside a transaction the caller holds ----------
 
   /** Tells the sinks what happened to the (locked) conversation, in the caller's transaction. */
