@@ -56,6 +56,7 @@ export const ChannelConfigSchema = z.object({
   settings: ChannelSettingsSchema,
   apiBaseUrl: ProviderUrl.nullable().describe("The provider's API base URL; null: the provider's public one (set it to use a simulator)."),
   inboundWebhookPath: z.string().describe("Where the provider must send webhooks (relative to Parley's public URL)."),
+  greeting: z.string().nullable().describe('What an IVR deflection texts first when the voice platform gives no message.'),
   createdAt: IsoDateTime,
   updatedAt: IsoDateTime,
 });
@@ -116,6 +117,28 @@ export const IvrDeflectionResultSchema = z.object({
   conversationId: Id,
   consumerId: Id,
   created: z.boolean().describe('False when the caller already had an open conversation: the message was added to it.'),
+});
+
+/**
+ * A WhatsApp template message, the only thing WhatsApp lets a brand send once 24 hours have passed since the
+ * consumer last wrote. The template must be approved for the WhatsApp Business Account (Meta's templates manager).
+ */
+export const SendChannelTemplateRequestSchema = z.strictObject({
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(512)
+    .regex(/^[a-z0-9_]+$/, 'A template name: lower-case letters, digits and underscores')
+    .describe("The approved template's name, e.g. `order_update`."),
+  language: z
+    .string()
+    .trim()
+    .min(2)
+    .max(15)
+    .regex(/^[a-z]{2,3}(_[A-Za-z0-9]{2,8})?$/, 'A language code, e.g. en or en_US')
+    .describe("The template's language code, e.g. `en_US`."),
+  parameters: z.array(z.string().trim().min(1).max(1024)).max(20).default([]).describe("The values of the body's `{{1}}`, `{{2}}`… placeholders, in order."),
 });
 
 /**

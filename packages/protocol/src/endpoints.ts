@@ -35,6 +35,7 @@ import {
   UserSchema,
 } from './rest.ts';
 import { ConversationSummarySchema } from './events.ts';
+import { AnalyticsReportQuerySchema, AnalyticsReportSchema } from './analytics.ts';
 import {
   ChannelIdParamsSchema,
   ChannelConfigSchema,
@@ -43,6 +44,7 @@ import {
   CreatedChannelSchema,
   IvrDeflectionRequestSchema,
   IvrDeflectionResultSchema,
+  SendChannelTemplateRequestSchema,
   TestChannelMessageRequestSchema,
   TestChannelMessageResultSchema,
   UpdateChannelRequestSchema,
@@ -103,6 +105,19 @@ import {
   UpdateRoutingSettingsRequestSchema,
   UpdateSkillRequestSchema,
 } from './routing.ts';
+import { MessageSearchResultSchema, SearchMessagesQuerySchema } from './search.ts';
+import {
+  ConversionListSchema,
+  ConversionSchema,
+  CsatListSchema,
+  CsatSurveySchema,
+  EngagementSettingsSchema,
+  ListConversionsQuerySchema,
+  ListCsatQuerySchema,
+  ReportConversionRequestSchema,
+  SubmitCsatRequestSchema,
+  UpdateEngagementSettingsRequestSchema,
+} from './engagement.ts';
 
 /**
  * The REST catalogue: every endpoint with its method, path, who may call it and its schemas. The server registers
@@ -604,6 +619,25 @@ export const endpoints = {
     response: BotMetricsSchema,
     status: 200,
   }),
+  getAnalyticsReport: e({
+    method: 'GET',
+    path: `${p}/analytics/report`,
+    summary:
+      'Historical report over a period (totals, a series per local hour or day, agents, CSAT, conversions), filtered by skill, agent, channel and device. Definitions: docs/architecture.md, "How analytics are recorded".',
+    access: { users: SUPERVISORS, apiKeyScopes: ['analytics:read'] },
+    query: AnalyticsReportQuerySchema,
+    response: AnalyticsReportSchema,
+    status: 200,
+  }),
+  getAnalyticsReportCsv: e({
+    method: 'GET',
+    path: `${p}/analytics/report.csv`,
+    summary: 'The same report as CSV (text/csv): one row per interval, then a total row.',
+    access: { users: SUPERVISORS, apiKeyScopes: ['analytics:read'] },
+    query: AnalyticsReportQuerySchema,
+    response: z.string().describe('text/csv'),
+    status: 200,
+  }),
   previewFlow: e({
     method: 'POST',
     path: `${p}/bots/flow-preview`,
@@ -772,6 +806,94 @@ export const endpoints = {
     params: ChannelIdParamsSchema,
     body: IvrDeflectionRequestSchema,
     response: IvrDeflectionResultSchema,
+    status: 200,
+  }),
+  sendChannelTemplate: e({
+    method: 'POST',
+    path: `${p}/conversations/:conversationId/channel-template`,
+    summary:
+      "WhatsApp conversations: send an approved template message (the only message WhatsApp allows once 24 hours have passed since the consumer last wrote). It is sent at once; CHANNEL_DELIVERY_FAILED with WhatsApp's reason when refused. The conversation gets it as the sender's message.",
+    access: { users: ALL_ROLES, apiKeyScopes: ['conversations:write'] },
+    params: ConversationIdParamsSchema,
+    body: SendChannelTemplateRequestSchema,
+    response: SendAckSchema,
+    status: 201,
+  }),
+  // ---------- engagement: CSAT and conversions (docs/engagement.md) ----------
+  getEngagementSettings: e({
+    method: 'GET',
+    path: `${p}/engagement/settings`,
+    summary: 'The CSAT survey and conversion attribution settings of the account.',
+    access: { users: SUPERVISORS, apiKeyScopes: ['account:read'] },
+    response: EngagementSettingsSchema,
+    status: 200,
+  }),
+  updateEngagementSettings: e({
+    method: 'PUT',
+    path: `${p}/engagement/settings`,
+    summary: 'Turn the CSAT survey on or off, set how long it may be answered, and the attribution window of conversions.',
+    access: { users: ADMIN, apiKeyScopes: ['account:write'] },
+    body: UpdateEngagementSettingsRequestSchema,
+    response: EngagementSettingsSchema,
+    status: 200,
+  }),
+  getCsat: e({
+    method: 'GET',
+    path: `${p}/conversations/:conversationId/csat`,
+    summary: "The conversation's CSAT survey: whether it is pending (the widget shows it then), answered or expired, with the response.",
+    access: { users: ALL_ROLES, consumer: true, apiKeyScopes: ['conversations:read'] },
+    params: ConversationIdParamsSchema,
+    response: CsatSurveySchema,
+    status: 200,
+  }),
+  submitCsat: e({
+    method: 'POST',
+    path: `${p}/conversations/:conversationId/csat`,
+    summary:
+      "The consumer answers the conversation's CSAT survey (1 to 5 and an optional comment), once, while it is pending. NOT_FOUND for another consumer's conversation; CONFLICT (`details.reason`: not_asked, already_answered, expired) otherwise.",
+    access: { consumer: true },
+    params: ConversationIdParamsSchema,
+    body: SubmitCsatRequestSchema,
+    response: CsatSurveySchema,
+    status: 201,
+  }),
+  listCsat: e({
+    method: 'GET',
+    path: `${p}/csat`,
+    summary: 'CSAT responses of a period (newest first, paged), with the response rate and scores of the period.',
+    access: { users: SUPERVISORS, apiKeyScopes: ['conversations:read'] },
+    query: ListCsatQuerySchema,
+    response: CsatListSchema,
+    status: 200,
+  }),
+  reportConversion: e({
+    method: 'POST',
+    path: `${p}/conversions`,
+    summary:
+      "Report a purchase or another goal, from the widget's page (as the consumer) or the brand's server (API key with conversions:write, naming the consumer). Attributed to the consumer's recent conversation. 201 when recorded; 200 with the same conversion when its externalId was reported before with the same values; IDEMPOTENCY_KEY_REUSED when with others.",
+    access: { consumer: true, apiKeyScopes: ['conversions:write'] },
+    body: ReportConversionRequestSchema,
+    response: ConversionSchema,
+    status: 201,
+  }),
+  listConversions: e({
+    method: 'GET',
+    path: `${p}/conversions`,
+    summary: 'Conversions of a period (newest first, paged), with their attribution.',
+    access: { users: SUPERVISORS, apiKeyScopes: ['conversions:read'] },
+    query: ListConversionsQuerySchema,
+    response: ConversionListSchema,
+    status: 200,
+  }),
+  // ---------- transcript search ----------
+  searchMessages: e({
+    method: 'GET',
+    path: `${p}/search/messages`,
+    summary:
+      'Full-text search over the messages of the account (text, file captions, the fallback text of structured content), newest first, with a highlighted snippet. Words match exactly (no stemming); `"a phrase"`, `or` and `-word` as in web search. Managers, admins and API keys search every conversation, internal notes included; agents only the conversations they may open (held by them, or open and unassigned). VALIDATION_FAILED for a query without words.',
+    access: { users: ALL_ROLES, apiKeyScopes: ['conversations:read'] },
+    query: SearchMessagesQuerySchema,
+    response: MessageSearchResultSchema,
     status: 200,
   }),
 } as const satisfies Record<string, Endpoint>;

@@ -12,3 +12,6 @@ export * from './endpoints.ts';
 export * from './oauth.ts';
 export * from './bots.ts';
 export * from './channels.ts';
+export * from './engagement.ts';
+export * from './search.ts';
+export * from './analytics.ts';

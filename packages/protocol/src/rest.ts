@@ -82,6 +82,9 @@ export const ApiKeyScopeSchema = z.enum([
   'bots:write',
   'webhooks:read',
   'webhooks:write',
+  'analytics:read',
+  'conversions:read',
+  'conversions:write',
 ]);
 export type ApiKeyScope = z.infer<typeof ApiKeyScopeSchema>;
 export const ApiKeySchema = z.object({

@@ -192,16 +192,19 @@ export const LiveSkillSchema = z.object({
   name: z.string(),
   queued: z.number().int(),
   longestWaitSeconds: z.number().int().nullable(),
+  averageWaitSeconds: z.number().int().nullable().describe('Mean wait of the conversations waiting now.'),
   agentsOnline: z.number().int(),
   agentsAway: z.number().int(),
   assigned: z.number().int(),
   capacity: z.number().int().describe('Sum of the online agents’ capacity.'),
   breached: z.number().int(),
+  messagesPerMinute: z.number().describe('Messages (consumers, agents, bots) in the last 5 minutes, per minute.'),
   open: z.boolean(),
 });
 export const LiveViewSchema = z.object({
   at: IsoDateTime,
   skills: z.array(LiveSkillSchema),
   agents: z.array(AgentStatusSchema),
+  messagesPerMinute: z.number().describe('Messages in the whole account in the last 5 minutes, per minute.'),
 });
 export type LiveView = z.infer<typeof LiveViewSchema>;

@@ -109,6 +109,14 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         }, config.routing.sweepIntervalMs)
       : undefined;
   sweep?.unref();
+  // The analytics rollup folds complete hours: asking every five minutes keeps it at most one hour and a few minutes behind.
+  const rollUp =
+    config.routing.sweepIntervalMs > 0
+      ? setInterval(() => {
+          services.analytics.scheduleRollUp().catch((error: unknown) => logger.error({ err: error }, 'scheduling the analytics rollup failed'));
+        }, 300_000)
+      : undefined;
+  rollUp?.unref();
   services.jobs.start();
 
   let closing: Promise<void> | undefined;
@@ -128,6 +136,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         lifecycle.draining = true;
         logger.info({ connections: gateway.size }, 'shutting down: draining connections');
         if (sweep) clearInterval(sweep);
+        if (rollUp) clearInterval(rollUp);
         await services.jobs.stop();
         await gateway.drain();
         // Requests in flight get half the grace period; then every connection still open is cut, including sockets

@@ -6,13 +6,16 @@ import { createDiskFileStore } from './infra/files/file-store.ts';
 import { JobQueue } from './infra/jobs/index.ts';
 import type { Logger } from './infra/telemetry/logger.ts';
 import type { Metrics } from './infra/telemetry/metrics.ts';
+import { AnalyticsService, AnalyticsSink } from './modules/analytics/index.ts';
 import { AccountService, ApiKeyService, AuthService, BotIdentityService, ClientCredentialsService, TokenSigner, UserService } from './modules/accounts/index.ts';
 import { BotDirectory, BotRuntime, BotService } from './modules/bots/index.ts';
 import { SecretBox } from './infra/crypto/secret-box.ts';
 import { CannedResponseService } from './modules/canned-responses/index.ts';
 import { ChannelDelivery, ChannelService, MediaLinks } from './modules/channels/index.ts';
 import { BrandTokenVerifier, ConsumerService } from './modules/consumers/index.ts';
+import { ConversionService, CsatService, EngagementSettingsService } from './modules/engagement/index.ts';
 import { RoutingService } from './modules/routing/index.ts';
+import { MessageSearchService } from './modules/search/index.ts';
 import { ConsumerDetailsService, ConversationService, FileService } from './modules/conversations/index.ts';
 import { WebhookService } from './modules/webhooks/index.ts';
 
@@ -44,6 +47,16 @@ export interface Services {
   channelDelivery: ChannelDelivery;
   /** Signed links providers fetch files from. */
   mediaLinks: MediaLinks;
+  /** CSAT survey and attribution settings of accounts. */
+  engagementSettings: EngagementSettingsService;
+  /** The post-conversation CSAT survey: a sink that asks it on close, answers from the widget and channels. */
+  csat: CsatService;
+  /** Conversions (purchases, goals) attributed to conversations. */
+  conversions: ConversionService;
+  /** Transcript search (full text over the account's messages). */
+  search: MessageSearchService;
+  /** The analytics record's reports and the hourly rollup (its sink is registered on the conversations). */
+  analytics: AnalyticsService;
 }
 
 export async function createServices(deps: { db: Db; bus: EventBus; config: Config; clock: Clock; logger: Logger; metrics: Metrics; publicUrl?: () => string }): Promise<Services> {
@@ -92,6 +105,9 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
     },
   });
   conversations.addEventSink(webhooks.sink);
+  conversations.addEventSink(new AnalyticsSink(clock));
+  const analytics = new AnalyticsService(db, jobs, clock, logger.child({ module: 'analytics' }));
+  jobs.register(analytics.rollUpJob);
   const botDirectory = new BotDirectory(clock);
   const bots = new BotService(db, botIdentities, routing, botDirectory, clock, logger.child({ module: 'bots' }));
   const botRuntime = new BotRuntime(db, botDirectory, conversations, routing, consumerDetails, jobs, clock, logger.child({ module: 'bots' }), {
@@ -108,6 +124,11 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
     onOutbound: (kind, outcome) => metrics.channelOutbound.inc({ kind, outcome }),
   });
   conversations.addEventSink(channelDelivery);
+  const engagementSettings = new EngagementSettingsService(db, clock);
+  const csat = new CsatService(db, conversations, jobs, clock);
+  conversations.addEventSink(csat);
+  channelDelivery.attachSurveyAnswers(csat);
+  const conversions = new ConversionService(db, engagementSettings, clock);
   return {
     accounts,
     users,
@@ -127,5 +148,10 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
     channels,
     channelDelivery,
     mediaLinks,
+    engagementSettings,
+    csat,
+    conversions,
+    search: new MessageSearchService(db),
+    analytics,
   };
 }

@@ -12,12 +12,15 @@ import { ParleyWidget } from './widget.ts';
  *
  *   window.parley = { brandToken: () => fetch('/parley-token').then((r) => r.text()) };
  *
- * Once started, `window.parley.open()` and `window.parley.close()` open and close the window.
+ * Once started, `window.parley.open()` and `window.parley.close()` open and close the window, and
+ * `window.parley.conversion({ type: 'purchase', value: 59.9, currency: 'EUR', orderId: 'A-1001' })` reports a
+ * conversion of this visitor (docs/engagement.md).
  */
 interface ParleyGlobal {
   brandToken?: () => string | Promise<string>;
   open?: () => void;
   close?: () => void;
+  conversion?: ParleyWidget['reportConversion'];
   widget?: ParleyWidget;
 }
 
@@ -54,6 +57,7 @@ function boot(): void {
   api.widget = widget;
   api.open = () => widget.toggle(true);
   api.close = () => widget.toggle(false);
+  api.conversion = (conversion) => widget.reportConversion(conversion);
   const start = () => void widget.start();
   if (document.body) start();
   else document.addEventListener('DOMContentLoaded', start, { once: true });

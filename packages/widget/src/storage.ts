@@ -27,6 +27,15 @@ export class DeviceStore {
     this.#set('device', token);
   }
 
+  /** The conversation whose CSAT survey the consumer skipped: not shown again on this device. */
+  get skippedSurvey(): string | null {
+    return this.#get('csat-skipped');
+  }
+
+  set skippedSurvey(conversationId: string | null) {
+    this.#set('csat-skipped', conversationId);
+  }
+
   get pending(): PendingText[] {
     try {
       const parsed: unknown = JSON.parse(this.#get('outbox') ?? '[]');

@@ -44,6 +44,17 @@ const en = {
   newMessageTitle_one: '({count}) New message – {title}',
   newMessageTitle_other: '({count}) New messages – {title}',
   card: 'Card',
+  surveyTitle: 'How would you rate this conversation?',
+  score1: 'Very poor',
+  score2: 'Poor',
+  score3: 'OK',
+  score4: 'Good',
+  score5: 'Excellent',
+  surveyComment: 'Anything to add? (optional)',
+  surveySend: 'Send rating',
+  surveySkip: 'Skip',
+  surveyThanks: 'Thank you for your feedback!',
+  surveyFailed: 'Your rating could not be sent. Please try again.',
 } as const;
 
 export type StringKey = keyof typeof en;
@@ -92,6 +103,17 @@ const fr: Strings = {
   newMessageTitle_one: '({count}) Nouveau message – {title}',
   newMessageTitle_other: '({count}) Nouveaux messages – {title}',
   card: 'Carte',
+  surveyTitle: 'Comment évaluez-vous cette conversation ?',
+  score1: 'Très mauvaise',
+  score2: 'Mauvaise',
+  score3: 'Correcte',
+  score4: 'Bonne',
+  score5: 'Excellente',
+  surveyComment: 'Un commentaire ? (facultatif)',
+  surveySend: 'Envoyer la note',
+  surveySkip: 'Passer',
+  surveyThanks: 'Merci pour votre avis !',
+  surveyFailed: 'Votre note n’a pas pu être envoyée. Réessayez.',
 };
 
 const de: Strings = {
@@ -125,6 +147,16 @@ const de: Strings = {
   download: '{name} herunterladen',
   newMessageTitle_one: '({count}) Neue Nachricht – {title}',
   newMessageTitle_other: '({count}) Neue Nachrichten – {title}',
+  surveyTitle: 'Wie bewerten Sie dieses Gespräch?',
+  score1: 'Sehr schlecht',
+  score2: 'Schlecht',
+  score3: 'Okay',
+  score4: 'Gut',
+  score5: 'Ausgezeichnet',
+  surveyComment: 'Möchten Sie etwas hinzufügen? (optional)',
+  surveySend: 'Bewertung senden',
+  surveySkip: 'Überspringen',
+  surveyThanks: 'Vielen Dank für Ihr Feedback!',
 };
 
 const es: Strings = {
@@ -158,6 +190,16 @@ const es: Strings = {
   download: 'Descargar {name}',
   newMessageTitle_one: '({count}) Mensaje nuevo – {title}',
   newMessageTitle_other: '({count}) Mensajes nuevos – {title}',
+  surveyTitle: '¿Cómo valoras esta conversación?',
+  score1: 'Muy mala',
+  score2: 'Mala',
+  score3: 'Normal',
+  score4: 'Buena',
+  score5: 'Excelente',
+  surveyComment: '¿Algo que añadir? (opcional)',
+  surveySend: 'Enviar valoración',
+  surveySkip: 'Omitir',
+  surveyThanks: '¡Gracias por tu opinión!',
 };
 
 export const locales: Readonly<Record<string, Strings>> = { en, fr, de, es };

@@ -209,6 +209,30 @@ button:disabled { cursor: default; }
 .pw-send { background: var(--pw-primary) !important; color: var(--pw-on-primary) !important; }
 .pw-send:disabled { opacity: .45; }
 
+.pw-survey { padding: 12px 14px; border-top: 1px solid #e3e6eb; background: #f6f7f9; }
+.pw-survey fieldset { border: 0; margin: 0; padding: 0; min-width: 0; }
+.pw-survey legend { padding: 0; margin-bottom: 8px; font-weight: 600; color: #1b1f24; }
+.pw-scores { display: flex; gap: 8px; }
+.pw-score { flex: 1; cursor: pointer; }
+.pw-score span[aria-hidden] {
+  display: flex; align-items: center; justify-content: center; height: 38px; border-radius: 10px;
+  border: 1.5px solid var(--pw-accent); background: #fff; color: var(--pw-accent); font-size: 16px; font-weight: 700;
+}
+.pw-score:hover span[aria-hidden] { background: #eef0f3; }
+.pw-score input:checked ~ span[aria-hidden] { background: var(--pw-primary); border-color: var(--pw-primary); color: var(--pw-on-primary); }
+.pw-score input:focus-visible ~ span[aria-hidden] { outline: 2px solid var(--pw-accent); outline-offset: 2px; }
+.pw-scale { display: flex; justify-content: space-between; margin: 4px 2px 8px; font-size: 12px; color: #5b6472; }
+.pw-survey textarea { width: 100%; box-sizing: border-box; resize: none; height: 56px; padding: 8px 10px; border: 1px solid #cfd4db; border-radius: 10px; font: inherit; color: #1b1f24; }
+.pw-survey textarea:focus-visible { outline: 2px solid var(--pw-accent); border-color: transparent; }
+.pw-survey-actions { display: flex; justify-content: flex-end; align-items: center; gap: 8px; margin-top: 8px; }
+.pw-survey-actions button { padding: 7px 16px; border-radius: 999px; font-size: 14px; font-weight: 600; border: 0; }
+.pw-survey-skip { background: transparent; color: #4a5260; text-decoration: underline; }
+.pw-survey-send { background: var(--pw-primary); color: var(--pw-on-primary); }
+.pw-survey-send:disabled { opacity: .45; cursor: default; }
+.pw-survey-status { margin: 6px 0 0; font-size: 13px; color: #b3261e; }
+.pw-survey-status:empty { display: none; }
+.pw-survey-thanks { margin: 0; font-weight: 600; color: #1b1f24; text-align: center; }
+
 /* ---------- phones: a full-screen sheet ---------- */
 @media (max-width: 480px) {
   :host { bottom: 16px !important; right: 16px !important; }

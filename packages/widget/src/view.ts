@@ -18,6 +18,9 @@ export interface ViewHandlers {
   download(file: FileRef): void;
   /** An object URL for an image file (downloaded with the consumer's credentials). */
   imageUrl(fileId: string): Promise<string>;
+  /** The consumer rated the closed conversation (CSAT, 1 to 5) in the survey. */
+  rate(score: number, comment: string): void;
+  skipSurvey(): void;
 }
 
 export interface ViewSettings {
@@ -74,6 +77,7 @@ export class WidgetView {
   readonly #file: HTMLInputElement;
   #quickKey: string | null = null;
   #wasOpen = false;
+  #survey: HTMLFormElement | undefined;
 
   constructor(doc: Document, settings: ViewSettings, strings: Translator, handlers: ViewHandlers) {
     this.#t = strings;
@@ -171,6 +175,78 @@ export class WidgetView {
 
   focusLauncher(): void {
     this.#launcher.focus();
+  }
+
+  /**
+   * The CSAT survey of the closed conversation, above the composer: five choices (a radio group), an optional comment,
+   * Skip and Send. `false` removes it.
+   */
+  showSurvey(show: boolean): void {
+    if (!show) {
+      this.#survey?.remove();
+      this.#survey = undefined;
+    }
+    if (!show || this.#survey) return;
+    const t = this.#t.t;
+    const scores = h('div', { class: 'pw-scores' });
+    for (let score = 1; score <= 5; score++) {
+      const name = t(`score${score}` as 'score1');
+      scores.append(
+        h(
+          'label',
+          { class: 'pw-score', title: name },
+          h('input', { type: 'radio', name: 'pw-score', value: String(score), class: 'pw-sr' }),
+          h('span', { 'aria-hidden': 'true' }, String(score)),
+          h('span', { class: 'pw-sr' }, `${score} – ${name}`),
+        ),
+      );
+    }
+    const comment = h('textarea', { maxlength: '1000', 'aria-label': t('surveyComment'), placeholder: t('surveyComment') });
+    const send = h('button', { type: 'submit', class: 'pw-survey-send', disabled: true }, t('surveySend'));
+    const skip = h('button', { type: 'button', class: 'pw-survey-skip' }, t('surveySkip'));
+    const status = h('p', { class: 'pw-survey-status', role: 'alert' });
+    const form = h(
+      'form',
+      { class: 'pw-survey' },
+      h('fieldset', {}, h('legend', {}, t('surveyTitle')), scores, h('div', { class: 'pw-scale', 'aria-hidden': 'true' }, h('span', {}, t('score1')), h('span', {}, t('score5')))),
+      comment,
+      h('div', { class: 'pw-survey-actions' }, skip, send),
+      status,
+    );
+    scores.addEventListener('change', () => {
+      send.disabled = false;
+    });
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const picked = form.querySelector<HTMLInputElement>('input[name="pw-score"]:checked');
+      if (!picked) return;
+      send.disabled = true;
+      status.textContent = '';
+      this.#handlers.rate(Number(picked.value), comment.value.trim());
+    });
+    skip.addEventListener('click', () => {
+      this.showSurvey(false);
+      this.focusComposer();
+      this.#handlers.skipSurvey();
+    });
+    this.#survey = form;
+    this.#quick.after(form);
+  }
+
+  /** After `rate`: thanks (the survey becomes a short note), or a failure the consumer can retry. */
+  surveyResult(result: 'thanks' | 'failed'): void {
+    const form = this.#survey;
+    if (!form) return;
+    if (result === 'failed') {
+      const status = form.querySelector('.pw-survey-status');
+      if (status) status.textContent = this.#t.t('surveyFailed');
+      const send = form.querySelector<HTMLButtonElement>('.pw-survey-send');
+      if (send) send.disabled = false;
+      return;
+    }
+    const hadFocus = this.#root.activeElement !== null && form.contains(this.#root.activeElement);
+    form.replaceChildren(h('p', { class: 'pw-survey-thanks', role: 'status' }, this.#t.t('surveyThanks')));
+    if (hadFocus) this.focusComposer();
   }
 
   /** Whether the window is open and the page is visible: what the consumer can read now. */

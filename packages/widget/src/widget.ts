@@ -86,6 +86,8 @@ export class ParleyWidget {
   #receiptTimer: ReturnType<typeof setTimeout> | undefined;
   #typingTimer: ReturnType<typeof setTimeout> | undefined;
   #lastComposing = 0;
+  /** The closed conversation whose CSAT survey is showing. */
+  #survey: string | null = null;
 
   constructor(options: WidgetOptions) {
     this.#options = options;
@@ -119,6 +121,11 @@ export class ParleyWidget {
       loadEarlier: () => void this.#loadEarlier(),
       download: (file) => void this.#download(file.fileId, file.name),
       imageUrl: (fileId) => this.#imageUrl(fileId),
+      rate: (score, comment) => void this.#rate(score, comment),
+      skipSurvey: () => {
+        this.#store.skippedSurvey = this.#survey;
+        this.#survey = null;
+      },
     });
     this.#notice = new TitleNotice(this.#doc, strings);
     this.#doc.body.append(this.#view.host);
@@ -237,6 +244,7 @@ export class ParleyWidget {
     const lastSequences = await withRetry(() => this.#loadConversations(all.slice(0, HISTORY_BATCH)));
     const current = currentConversation(this.#state);
     if (current) this.#subscribe(current.id, lastSequences.get(current.id));
+    else if (all[0]?.state === 'closed') void this.#offerSurvey(all[0].id);
   }
 
   /** Reads conversations' events (oldest first, every page); returns each one's last sequence. */
@@ -280,6 +288,10 @@ export class ParleyWidget {
 
   #received(event: ConversationEvent): void {
     this.#dispatch({ type: 'events', events: [event] });
+    if (event.type === 'conversation_state') {
+      if (event.state === 'closed') void this.#offerSurvey(event.conversationId);
+      else if (event.conversationId === this.#survey) this.#hideSurvey();
+    }
     const fromSomeoneElse = (event.type === 'content' || event.type === 'rich_content') && event.originator.role !== 'consumer';
     if (fromSomeoneElse && !this.#view?.reading) this.#notice?.show(unreadMessages(this.#state).length);
   }
@@ -307,6 +319,8 @@ export class ParleyWidget {
   // ---------- sending ----------
 
   #write(content: { text?: string; file?: File }): void {
+    // Writing again means moving on: the survey of the closed conversation goes away.
+    this.#hideSurvey();
     const id = crypto.randomUUID();
     const createdAt = new Date().toISOString();
     let body: Body;
@@ -380,6 +394,56 @@ export class ParleyWidget {
     if (!current || !realtime || Date.now() - this.#lastComposing < 3_000) return;
     this.#lastComposing = Date.now();
     realtime.chatState(current.id, 'composing').catch(() => undefined);
+  }
+
+  // ---------- CSAT survey and conversions ----------
+
+  /** Shows the survey of a closed conversation when the server says it is pending (and it was not skipped here). */
+  async #offerSurvey(conversationId: string): Promise<void> {
+    const rest = this.#rest;
+    if (!rest || this.#store.skippedSurvey === conversationId) return;
+    try {
+      const survey = await rest.call('getCsat', { params: { conversationId } });
+      if (survey.status !== 'pending' || currentConversation(this.#state)) return;
+      this.#survey = conversationId;
+      this.#view?.showSurvey(true);
+    } catch {
+      // No survey then; the conversation goes on without one.
+    }
+  }
+
+  #hideSurvey(): void {
+    if (!this.#survey) return;
+    this.#survey = null;
+    this.#view?.showSurvey(false);
+  }
+
+  async #rate(score: number, comment: string): Promise<void> {
+    const conversationId = this.#survey;
+    const rest = this.#rest;
+    if (!conversationId || !rest) return;
+    try {
+      await rest.call('submitCsat', { params: { conversationId }, body: { score, ...(comment ? { comment: comment.slice(0, 1000) } : {}) } });
+      this.#view?.surveyResult('thanks');
+    } catch (error) {
+      // Answered elsewhere, or too late: nothing left to ask.
+      if (error instanceof ParleyApiError && error.code === 'CONFLICT') this.#hideSurvey();
+      else this.#view?.surveyResult('failed');
+    }
+  }
+
+  /**
+   * `window.parley.conversion({ type, value, currency, orderId })`: reports a purchase or another goal of this
+   * consumer (a session is opened if there is none yet). `orderId` makes it idempotent, also with the brand's server.
+   */
+  async reportConversion(conversion: { type: string; value?: number; currency?: string; orderId?: string }): Promise<{ id: string; attributed: boolean }> {
+    await this.#connect();
+    const rest = this.#rest;
+    if (!rest) throw new Error('Parley: no session');
+    const { type, value, currency, orderId } = conversion;
+    const body = { type, ...(value !== undefined ? { value } : {}), ...(currency ? { currency } : {}), ...(orderId !== undefined ? { externalId: String(orderId) } : {}) };
+    const recorded = await withRetry(() => rest.call('reportConversion', { body }));
+    return { id: recorded.id, attributed: recorded.attribution !== null };
   }
 
   // ---------- receipts ----------

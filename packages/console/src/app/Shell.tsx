@@ -1,6 +1,7 @@
-import { useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { AdminApiKeysPage } from '../features/admin/ApiKeysPage.tsx';
 import { BotsRoute } from '../features/admin/bots/BotsPage.tsx';
+import { ChannelsPage } from '../features/admin/channels/ChannelsPage.tsx';
 import { WebhooksPage } from '../features/admin/WebhooksPage.tsx';
 import { CannedResponsesPage } from '../features/admin/CannedResponsesPage.tsx';
 import { RoutingAdminPage } from '../features/admin/RoutingAdminPage.tsx';
@@ -10,9 +11,10 @@ import { AgentStateControl } from '../features/agent/AgentStateControl.tsx';
 import { OfferNotices } from '../features/agent/OfferNotices.tsx';
 import { InboxPage } from '../features/inbox/InboxPage.tsx';
 import { LivePage } from '../features/live/LivePage.tsx';
+import { SearchPage } from '../features/search/SearchPage.tsx';
 import { titleText } from '../lib/title.ts';
 import { inboxOf, totalUnread } from '../lib/workspace-state.ts';
-import { Empty } from '../ui/feedback.tsx';
+import { Empty, Loading } from '../ui/feedback.tsx';
 import { Icon, type IconName } from '../ui/Icon.tsx';
 import { WorkspaceContext, useWorkspace, useWorkspaceState } from './context.ts';
 import { HelpOverlay } from './HelpOverlay.tsx';
@@ -20,6 +22,9 @@ import { href, navigate, usePath } from './router.ts';
 import type { Session } from './session.ts';
 import { Toasts } from './Toasts.tsx';
 import { Workspace } from './workspace.ts';
+
+// The analytics page brings the charting library (uPlot): loaded when opened, so the agents' workspace stays light.
+const AnalyticsPage = lazy(() => import('../features/analytics/AnalyticsPage.tsx').then((m) => ({ default: m.AnalyticsPage })));
 
 interface NavItem {
   path: string;
@@ -31,12 +36,15 @@ interface NavItem {
 const WORK: NavItem[] = [
   { path: '/', label: 'Inbox', icon: 'inbox', roles: ['admin', 'manager', 'agent'] },
   { path: '/live', label: 'Live view', icon: 'activity', roles: ['admin', 'manager'] },
+  { path: '/analytics', label: 'Analytics', icon: 'barChart', roles: ['admin', 'manager'] },
+  { path: '/search', label: 'Search', icon: 'search', roles: ['admin', 'manager'] },
 ];
 const SETTINGS: NavItem[] = [
   { path: '/admin/canned-responses', label: 'Canned responses', icon: 'message', roles: ['admin', 'manager', 'agent'] },
   { path: '/admin/users', label: 'Users & roles', icon: 'users', roles: ['admin', 'manager'] },
   { path: '/admin/routing', label: 'Skills & capacity', icon: 'route', roles: ['admin', 'manager'] },
   { path: '/admin/widget', label: 'Widget', icon: 'widget', roles: ['admin', 'manager'] },
+  { path: '/admin/channels', label: 'Channels', icon: 'smartphone', roles: ['admin'] },
   { path: '/admin/bots', label: 'Bots', icon: 'bot', roles: ['admin'] },
   { path: '/admin/api-keys', label: 'API keys', icon: 'key', roles: ['admin'] },
   { path: '/admin/webhooks', label: 'Webhooks', icon: 'zap', roles: ['admin'] },
@@ -191,10 +199,18 @@ function Route({ path, role, selectedId }: { path: string; role: 'admin' | 'mana
   const supervisor = role !== 'agent';
   if (path === '/' || path.startsWith('/conversations/')) return <InboxPage selectedId={selectedId} />;
   if (path === '/live' && supervisor) return <LivePage />;
+  if (path === '/analytics' && supervisor)
+    return (
+      <Suspense fallback={<Loading />}>
+        <AnalyticsPage />
+      </Suspense>
+    );
+  if (path === '/search' && supervisor) return <SearchPage />;
   if (path === '/admin/canned-responses') return <CannedResponsesPage />;
   if (path === '/admin/users' && supervisor) return <UsersPage />;
   if (path === '/admin/routing' && supervisor) return <RoutingAdminPage />;
   if (path === '/admin/widget' && supervisor) return <WidgetSettingsPage />;
+  if (path === '/admin/channels' && role === 'admin') return <ChannelsPage />;
   if (path === '/admin/api-keys' && role === 'admin') return <AdminApiKeysPage />;
   if ((path === '/admin/bots' || path.startsWith('/admin/bots/')) && role === 'admin') return <BotsRoute path={path} />;
   if (path === '/admin/webhooks' && role === 'admin') return <WebhooksPage />;

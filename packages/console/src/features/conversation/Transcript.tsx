@@ -3,6 +3,7 @@ import { type ReactNode, useEffect, useLayoutEffect, useRef, useState } from 're
 import { useWorkspace } from '../../app/context.ts';
 import { describeError } from '../../app/workspace.ts';
 import { formatBytes, formatTime } from '../../lib/format.ts';
+import { anchoredSequence, messageAnchor } from '../../lib/search-snippet.ts';
 import { isMessage, lastAckByConsumer, type MessageEvent, roleLabel } from '../../lib/timeline.ts';
 import type { ConversationEntry, PendingMessage } from '../../lib/workspace-state.ts';
 import { Icon } from '../../ui/Icon.tsx';
@@ -29,6 +30,29 @@ export function Transcript({ entry, meId, onLoadOlder }: { entry: ConversationEn
   useLayoutEffect(() => {
     const el = scroller.current;
     if (el && pinned.current) el.scrollTop = el.scrollHeight;
+  });
+
+  // A search result opens the conversation at its message (`#seq-12`): load older pages until it is there, then show it.
+  const target = useRef(anchoredSequence(window.location.hash));
+  const olderLoads = useRef(0);
+  useEffect(() => {
+    const sequence = target.current;
+    if (sequence === null) return;
+    const element = scroller.current?.querySelector(`#${messageAnchor(sequence)}`);
+    if (element) {
+      target.current = null;
+      pinned.current = false;
+      element.scrollIntoView({ block: 'center' });
+      return;
+    }
+    const oldest = entry.events[0]?.sequence ?? 0;
+    if (entry.hasOlder && oldest > sequence && olderLoads.current < 20 && !loadingOlder) {
+      olderLoads.current += 1;
+      setLoadingOlder(true);
+      onLoadOlder()
+        .catch((error: unknown) => setOlderError(describeError(error)))
+        .finally(() => setLoadingOlder(false));
+    }
   });
 
   const visible = entry.events.filter((e) => e.type !== 'accept_status');
@@ -133,8 +157,9 @@ function Message({ event, own, showAuthor, status }: { event: MessageEvent; own:
   const side = event.originator.role === 'consumer' ? 'left' : 'right';
   const author = event.originator.role === 'consumer' ? 'Consumer' : own ? 'You' : (event.originator.name ?? roleLabel(event.originator.role));
   const quickReplies = event.type === 'content' ? event.content.quickReplies : event.quickReplies;
+  const targeted = anchoredSequence(window.location.hash) === event.sequence;
   return (
-    <div className={`msg msg-${side}${note ? ' msg-note' : ''}`}>
+    <div id={messageAnchor(event.sequence)} className={`msg msg-${side}${note ? ' msg-note' : ''}${targeted ? ' msg-target' : ''}`}>
       {(showAuthor || note) && (
         <div className="msg-author">
           {note && (

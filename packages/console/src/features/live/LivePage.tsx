@@ -1,4 +1,4 @@
-import type { AgentState, ConversationSummary } from '@parley/protocol';
+import type { AgentState, ConversationSummary, LiveView } from '@parley/protocol';
 import { useEffect, useState } from 'react';
 import { useWorkspace, useWorkspaceState } from '../../app/context.ts';
 import { href, navigate } from '../../app/router.ts';
@@ -21,11 +21,17 @@ export function LivePage() {
   const now = useNow(5_000);
   const open = useResource(() => workspace.session.rest.listConversations({ scope: 'all', state: 'open', limit: 100 }), []);
 
+  // Pushed `live` frames follow every change; waits and messages per minute also move with time alone, so the view is
+  // read again every 15 seconds while the page is open.
   useEffect(() => {
-    workspace.session.rest.call('getLiveView').then(
-      (view) => workspace.dispatch({ type: 'live', live: view }),
-      (err: unknown) => setError(err),
-    );
+    const load = () =>
+      workspace.session.rest.call('getLiveView').then(
+        (view) => workspace.dispatch({ type: 'live', live: view }),
+        (err: unknown) => setError(err),
+      );
+    void load();
+    const timer = setInterval(() => void load(), 15_000);
+    return () => clearInterval(timer);
   }, [workspace]);
 
   // The live frames say the picture changed; the list of conversations follows.
@@ -34,6 +40,13 @@ export function LivePage() {
   useEffect(() => {
     if (live) reloadOpen();
   }, [live?.at]);
+
+  // Response-time breaches per agent: their open conversations flagged by routing (from the list below).
+  const breachedOf = (userId: string) => {
+    if (!open.data) return '—';
+    const count = open.data.items.filter((c) => c.assignedAgentId === userId && c.routing?.breached).length;
+    return count > 0 ? <span className="text-danger">{count}</span> : 0;
+  };
 
   const setState = async (userId: string, state: AgentState) => {
     setActionError(null);
@@ -71,8 +84,15 @@ export function LivePage() {
           <div className="kpis">
             <Kpi label="Waiting" value={live.skills.reduce((n, s) => n + s.queued, 0)} />
             <Kpi label="Longest wait" value={formatDuration(Math.max(0, ...live.skills.map((s) => s.longestWaitSeconds ?? 0)) * 1000)} />
-            <Kpi label="Agents online" value={live.agents.filter((a) => a.state === 'online').length} />
+            <Kpi label="Average wait" value={averageWait(live.skills)} />
+            <Kpi label="Open conversations" value={live.skills.reduce((n, s) => n + s.queued + s.assigned, 0)} />
+            <Kpi
+              label="Agents online / away"
+              value={`${live.agents.filter((a) => a.state === 'online').length} / ${live.agents.filter((a) => a.state === 'away' || a.state === 'back_soon').length}`}
+            />
+            <Kpi label="Load" value={`${live.agents.reduce((n, a) => n + a.assigned, 0)} / ${live.agents.filter((a) => a.state === 'online').reduce((n, a) => n + a.maxConversations, 0)}`} />
             <Kpi label="Breached" value={live.skills.reduce((n, s) => n + s.breached, 0)} tone={live.skills.some((s) => s.breached > 0) ? 'danger' : undefined} />
+            <Kpi label="Messages / minute" value={live.messagesPerMinute} />
           </div>
           <section className="card" aria-labelledby="live-skills">
             <header className="card-header">
@@ -87,9 +107,12 @@ export function LivePage() {
                     <th scope="col">Skill</th>
                     <th scope="col">Waiting</th>
                     <th scope="col">Longest wait</th>
+                    <th scope="col">Average wait</th>
+                    <th scope="col">Open</th>
                     <th scope="col">Online / away</th>
                     <th scope="col">Load</th>
                     <th scope="col">Breached</th>
+                    <th scope="col">Messages / min</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -100,6 +123,8 @@ export function LivePage() {
                       </td>
                       <td>{s.queued}</td>
                       <td>{s.longestWaitSeconds === null ? '—' : formatDuration(s.longestWaitSeconds * 1000)}</td>
+                      <td>{s.averageWaitSeconds === null ? '—' : formatDuration(s.averageWaitSeconds * 1000)}</td>
+                      <td>{s.queued + s.assigned}</td>
                       <td>
                         {s.agentsOnline} / {s.agentsAway}
                       </td>
@@ -107,6 +132,7 @@ export function LivePage() {
                         <LoadBar used={s.assigned} capacity={s.capacity} />
                       </td>
                       <td className={s.breached > 0 ? 'text-danger' : ''}>{s.breached}</td>
+                      <td>{s.messagesPerMinute}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -127,6 +153,7 @@ export function LivePage() {
                     <th scope="col">State</th>
                     <th scope="col">Since</th>
                     <th scope="col">Load</th>
+                    <th scope="col">Breached</th>
                     <th scope="col">Connected</th>
                   </tr>
                 </thead>
@@ -148,6 +175,7 @@ export function LivePage() {
                       <td>
                         <LoadBar used={a.assigned} capacity={a.maxConversations} />
                       </td>
+                      <td>{breachedOf(a.userId)}</td>
                       <td>{a.connected ? 'yes' : <span className="muted">no</span>}</td>
                     </tr>
                   ))}
@@ -216,6 +244,14 @@ export function LivePage() {
       )}
     </Page>
   );
+}
+
+/** The mean wait over every skill's queue, each skill's mean weighted by how many wait there. */
+function averageWait(skills: LiveView['skills']): string {
+  const waiting = skills.filter((s) => s.averageWaitSeconds !== null && s.queued > 0);
+  const count = waiting.reduce((n, s) => n + s.queued, 0);
+  if (count === 0) return '—';
+  return formatDuration((waiting.reduce((sum, s) => sum + (s.averageWaitSeconds ?? 0) * s.queued, 0) / count) * 1000);
 }
 
 function Kpi({ label, value, tone }: { label: string; value: string | number; tone?: 'danger' | undefined }) {

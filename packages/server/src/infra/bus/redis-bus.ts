@@ -37,18 +37,27 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
       if (connectedOnce) lostConnection = true;
     });
   }
-  // ioredis re-subscribes by itself after a reconnect; messages published meanwhile are gone, so ask for a resync.
+  // ioredis re-subscribes by itself after a reconnect, right after emitting 'ready'; messages published meanwhile are
+  // gone, so ask for a resync, but only once the subscriptions are back (a PING queued behind the SUBSCRIBEs answers
+  // when they are done): a resync before that could re-read the database, then miss a message published before the
+  // subscription returned. `ready()` waits for it too.
   subscriber.on('ready', () => {
     if (connectedOnce && lostConnection) {
       lostConnection = false;
-      log.warn('redis bus reconnected: asking subscribers to re-read from the database');
-      for (const listener of [...resyncListeners]) {
-        try {
-          listener();
-        } catch (error) {
-          log.error({ err: error }, 'bus resync listener failed');
-        }
-      }
+      const resubscribed = new Promise<void>((resolve) => setImmediate(resolve)).then(() => subscriber.ping());
+      track(resubscribed);
+      void resubscribed
+        .catch(() => undefined)
+        .then(() => {
+          log.warn('redis bus reconnected: asking subscribers to re-read from the database');
+          for (const listener of [...resyncListeners]) {
+            try {
+              listener();
+            } catch (error) {
+              log.error({ err: error }, 'bus resync listener failed');
+            }
+          }
+        });
     }
   });
   subscriber.on('message', (channel: string, text: string) => {

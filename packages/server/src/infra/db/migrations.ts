@@ -1,11 +1,14 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import { accountsMigrations } from '../../modules/accounts/migrations.ts';
+import { analyticsMigrations } from '../../modules/analytics/migrations.ts';
 import { botsMigrations } from '../../modules/bots/migrations.ts';
 import { cannedResponsesMigrations } from '../../modules/canned-responses/migrations.ts';
 import { channelsMigrations } from '../../modules/channels/migrations.ts';
 import { consumersMigrations } from '../../modules/consumers/migrations.ts';
 import { conversationsMigrations } from '../../modules/conversations/migrations.ts';
+import { engagementMigrations } from '../../modules/engagement/migrations.ts';
 import { routingMigrations } from '../../modules/routing/migrations.ts';
+import { searchMigrations } from '../../modules/search/migrations.ts';
 import { webhooksMigrations } from '../../modules/webhooks/migrations.ts';
 import { jobsMigrations } from '../jobs/migrations.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -26,6 +29,9 @@ export const allMigrations: Record<string, Migration> = {
   ...jobsMigrations,
   ...webhooksMigrations,
   ...channelsMigrations,
+  ...engagementMigrations,
+  ...searchMigrations,
+  ...analyticsMigrations,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => allMigrations };

@@ -138,7 +138,7 @@ export class BotRuntime implements ConversationEventSink {
   }
 
   async activity(trx: Trx, conversation: ConversationRow, activity: ConversationActivity): Promise<void> {
-    if (!activity.escalation || !activity.fromAgentId) return;
+    if (activity.type !== 'transferred' || !activity.escalation || !activity.fromAgentId) return;
     const bots = await this.directory.botsOf(trx, conversation.account_id);
     if (!bots.has(activity.fromAgentId)) return;
     await trx

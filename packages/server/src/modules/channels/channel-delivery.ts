@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ConversationEvent, DeviceType, SendAck } from '@parley/protocol';
 import type { Selectable, Transaction } from 'kysely';
@@ -32,6 +33,11 @@ export interface ChannelDeliveryOptions {
 export interface ChannelDeliveryHooks {
   onInbound?(kind: string, outcome: 'stored' | 'duplicate' | 'rejected'): void;
   onOutbound?(kind: string, outcome: 'sent' | 'retry' | 'failed'): void;
+}
+
+/** Takes a consumer's inbound text when it answers their pending CSAT survey (true: consumed, go no further). */
+export interface ChannelSurveyAnswers {
+  takeChannelAnswer(accountId: string, consumerId: string, text: string, ref: string): Promise<boolean>;
 }
 
 const DeliverPayload = z.object({ conversationId: z.uuid(), sequence: z.number().int().min(1) });
@@ -71,6 +77,12 @@ export class ChannelDelivery implements ConversationEventSink {
 
   readonly deliverJob: JobDefinition<z.infer<typeof DeliverPayload>>;
 
+  /** The CSAT survey (engagement module): offered each inbound message first, wired by the composition root. */
+  private surveyAnswers: ChannelSurveyAnswers | undefined;
+  attachSurveyAnswers(answers: ChannelSurveyAnswers): void {
+    this.surveyAnswers = answers;
+  }
+
   // ---------- inbound ----------
 
   /** A provider webhook for a channel: verified, parsed, applied. Answers what the provider expects. */
@@ -107,6 +119,13 @@ export class ChannelDelivery implements ConversationEventSink {
     const contact = await this.contact(channel, item.from);
     const principal: Principal = { kind: 'consumer', consumerId: contact.consumer_id, accountId: channel.account_id };
     const optOut = channel.kind === 'sms' ? (optOutOf(item) ?? (item.text ? optOutKeyword(item.text) : null)) : null;
+    // A score answering the survey of their closed conversation is recorded there; it starts no new conversation.
+    const surveyRef = inboundRef(channel.kind, item.providerMessageId);
+    if (!optOut && item.text && item.media.length === 0 && (await this.surveyAnswers?.takeChannelAnswer(channel.account_id, contact.consumer_id, item.text, surveyRef))) {
+      await this.db.updateTable('channel_contacts').set({ last_inbound_at: this.clock.now() }).where('channel_id', '=', channel.id).where('address', '=', item.from).execute();
+      this.hooks.onInbound?.(channel.kind, 'stored');
+      return;
+    }
     const { conversation } = await this.conversations.start(principal, {
       channel: CONVERSATION_CHANNEL[channel.kind],
       device: deviceOf(channel.kind),
@@ -132,7 +151,7 @@ export class ChannelDelivery implements ConversationEventSink {
       .where('address', '=', item.from)
       .execute();
 
-    const idBase = `${channel.kind}:${item.providerMessageId}`.slice(0, 120);
+    const idBase = inboundRef(channel.kind, item.providerMessageId);
     let text = item.text?.trim() || null;
     // A numbered option over SMS (or WhatsApp's text fallback) reads back as the option's text.
     if (text && contact.last_offered.length > 0) text = resolveNumberedReply(text, contact.last_offered) ?? text;
@@ -195,7 +214,13 @@ export class ChannelDelivery implements ConversationEventSink {
     } else {
       q = q.where('provider_message_id', '=', item.providerMessageId);
     }
-    const rows = await q.execute();
+    let rows = await q.execute();
+    // A status can overtake the recording of its message (WhatsApp posts `sent` as it answers the send, before Parley
+    // has stored the id it answered): look again a few times, over about 1.5 s, before taking it for another sender's.
+    for (let wait = 100; rows.length === 0 && item.providerMessageId !== '*' && wait <= 800; wait *= 2) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      rows = await q.execute();
+    }
     for (const row of rows) {
       if (STATUS_RANK[item.status] <= STATUS_RANK[row.status] || row.status === 'failed') continue;
       const updated = await this.db
@@ -430,6 +455,16 @@ export class ChannelDelivery implements ConversationEventSink {
 
 function quickRepliesOf(replies: { replies: { title: string; click: { actions: { text: string }[] } }[] } | undefined): OutboundMessage['quickReplies'] {
   return (replies?.replies ?? []).map((r) => ({ title: r.title, payload: r.click.actions[0]?.text ?? r.title }));
+}
+
+/**
+ * The idempotency id of an inbound message (its events' clientMessageId, at most 128 characters with their suffix):
+ * the kind and the provider's id, or the id's SHA-256 when that is too long. Never cut: the Connector API allows ids of
+ * 200 characters, and two ids sharing their beginning are different messages.
+ */
+function inboundRef(kind: ChannelRow['kind'], providerMessageId: string): string {
+  const ref = `${kind}:${providerMessageId}`;
+  return ref.length <= 120 ? ref : `${kind}:sha256:${createHash('sha256').update(providerMessageId).digest('base64url')}`;
 }
 
 /** What the conversation shows of a template (its body is kept by Meta, not by Parley): its name, language and values. */

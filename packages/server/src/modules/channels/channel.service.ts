@@ -100,6 +100,7 @@ export class ChannelService {
   /** Sends a test message through the channel (settings and credentials checked by the provider itself). */
   async sendTest(principal: Principal, channelId: string, input: { to: string; text: string }): Promise<SendResult> {
     const row = await this.row(principal.accountId, channelId);
+    if (!row.enabled) throw new AppError('VALIDATION_FAILED', 'The channel is disabled: enable it first', { issues: [{ path: 'channelId', message: 'Disabled', code: 'invalid' }] });
     try {
       return await CONNECTORS[row.kind].send(this.connectorChannel(row), input.to, { text: input.text, quickReplies: [], media: null });
     } catch (error) {
@@ -156,6 +157,7 @@ function toChannel(row: ChannelRow): ChannelConfig {
     settings: row.settings,
     apiBaseUrl: row.api_base_url,
     inboundWebhookPath: inboundWebhookPath(row.id),
+    greeting: row.greeting,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };

@@ -11,6 +11,7 @@ import type {
   ListConversationsQuerySchema,
   ListEventsQuerySchema,
   ParticipantRole,
+  QuickReplies,
   ReceiptRequestSchema,
   SendAck,
   SendEventRequest,
@@ -65,7 +66,7 @@ export interface ConversationRoutingPort {
   lockAccount(trx: Trx, accountId: string): Promise<void>;
   /** An agent took the conversation from the queue. May refuse (capacity). */
   taken(trx: Trx, conversation: ConversationRow, agentId: string): Promise<void>;
-  closed(trx: Trx, conversation: ConversationRow): Promise<void>;
+  closed(trx: Trx, conversation: ConversationRow, reason: 'consumer' | 'agent' | 'system' | 'timeout'): Promise<void>;
   /** The routing part of summaries. */
   describe(db: Db | Trx, conversationIds: string[]): Promise<Map<string, ConversationRouting>>;
   /** After commit: something routing acts on happened in this account (a message queued, capacity freed). */
@@ -77,17 +78,33 @@ export interface ConversationRoutingPort {
  * both look like the agent leaving). Other modules (routing, bots) record it; sinks receive it in the same
  * transaction.
  */
-export type ConversationActivity = {
-  type: 'transferred';
-  /** Who transferred it: an agent, a bot, an API key or the system. */
-  byId: string;
-  fromAgentId: string | null;
-  toSkillId: string | null;
-  toAgentId: string | null;
-  note: string | null;
-  /** Set when a bot handed the conversation to humans. */
-  escalation: { reason: 'bot_requested' | 'consumer_requested' | 'bot_timeout' | 'bot_error' } | null;
-};
+export type ConversationActivity =
+  | {
+      type: 'transferred';
+      /** Who transferred it: an agent, a bot, an API key or the system. */
+      byId: string;
+      fromAgentId: string | null;
+      /** The skill it had before the transfer (transfers are attributed to the initiating skill and agent). */
+      fromSkillId?: string | null;
+      toSkillId: string | null;
+      toAgentId: string | null;
+      note: string | null;
+      /** Set when a bot handed the conversation to humans. */
+      escalation: { reason: 'bot_requested' | 'consumer_requested' | 'bot_timeout' | 'bot_error' } | null;
+    }
+  // Routing's facts for the analytics record (derived from the routing row the transaction already holds).
+  /** A conversation started, with the skill routing gave it. */
+  | { type: 'opened'; skillId: string | null }
+  /**
+   * A message visible to the consumer was stored (system messages and internal notes excluded). `queued`: this consumer
+   * message put the conversation in the queue. `responseMs`: an answer to a waiting consumer, from the first of their
+   * unanswered messages; `firstResponse`: the conversation's first such answer.
+   */
+  | { type: 'message'; role: 'consumer' | 'agent' | 'bot'; skillId: string | null; agentId: string | null; queued: boolean; responseMs: number | null; firstResponse: boolean }
+  /** An agent or bot got the conversation; `waitMs` from entering the queue (null when it was not queued). */
+  | { type: 'assigned'; agentId: string; isBot: boolean; skillId: string | null; waitMs: number | null }
+  /** Closed; `handleMs` from the last holder's assignment (null when nobody held it). */
+  | { type: 'closed'; reason: 'consumer' | 'agent' | 'system' | 'timeout'; skillId: string | null; agentId: string | null; handleMs: number | null };
 
 /**
  * Something that must happen in the same transaction as a conversation's events are stored: outbound webhook
@@ -416,7 +433,7 @@ export class ConversationService {
         },
       ]);
       await trx.updateTable('conversations').set({ state: 'closed', closed_at: now, close_reason: reason, updated_at: now }).where('id', '=', conversation.id).execute();
-      await this.routing?.closed(trx, conversation);
+      await this.routing?.closed(trx, conversation, reason);
       return { summary: await this.summarize(trx, await this.lockRow(trx, conversation.id)), events };
     });
     await this.publish(summary, events);
@@ -469,7 +486,7 @@ export class ConversationService {
   }
 
   /** A message from Parley itself (queue position, off hours, auto-close warning, transfer note). */
-  appendSystemMessage(trx: Trx, conversation: ConversationRow, message: string, audience: 'all' | 'agents_and_managers' = 'all'): Promise<ConversationEvent[]> {
+  appendSystemMessage(trx: Trx, conversation: ConversationRow, message: string, audience: 'all' | 'agents_and_managers' = 'all', quickReplies?: QuickReplies): Promise<ConversationEvent[]> {
     return this.append(trx, conversation, [
       {
         type: 'content',
@@ -478,7 +495,7 @@ export class ConversationService {
         originatorName: 'Parley',
         audience,
         clientMessageId: null,
-        payload: { content: { contentType: 'text/plain', message } },
+        payload: { content: { contentType: 'text/plain', message, ...(quickReplies ? { quickReplies } : {}) } },
       },
     ]);
   }
@@ -498,7 +515,7 @@ export class ConversationService {
       },
     ]);
     await trx.updateTable('conversations').set({ state: 'closed', closed_at: now, close_reason: reason, updated_at: now }).where('id', '=', conversation.id).execute();
-    await this.routing?.closed(trx, conversation);
+    await this.routing?.closed(trx, conversation, reason);
     return events;
   }
 

@@ -108,4 +108,10 @@ export const routingMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026_12_11_0010_routing_first_response': {
+    async up(db: Kysely<unknown>) {
+      // When a waiting consumer first got an answer: tells the analytics record which answer is the first response.
+      await db.schema.alterTable('conversation_routing').addColumn('first_response_at', 'timestamptz').execute();
+    },
+  },
 };

@@ -110,6 +110,7 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
     botsAllowed: !q.bots_excluded,
   }));
   const queuedAt = new Map(queueRows.map((q) => [q.conversation_id, q.queued_at]));
+  const skillOf = new Map(queueRows.map((q) => [q.conversation_id, q.skill_id]));
   const decisions = planAssignments(queue, candidates, now.getTime()).slice(0, MAX_DECISIONS_PER_TRANSACTION);
 
   let assigned = 0;
@@ -127,6 +128,13 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 0) continue;
       const events = await deps.conversations.assignAgent(trx, conversation, { id: decision.agentId, name: names.get(decision.agentId) ?? 'Agent', isBot: bots.has(decision.agentId) });
+      await deps.conversations.recordActivity(trx, conversation, {
+        type: 'assigned',
+        agentId: decision.agentId,
+        isBot: bots.has(decision.agentId),
+        skillId: skillOf.get(decision.conversationId) ?? null,
+        waitMs,
+      });
       after.conversation(conversation.id, events);
       assigned += 1;
     } else {

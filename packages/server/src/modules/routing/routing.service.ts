@@ -28,6 +28,9 @@ import { isWithinBusinessHours } from './business-hours.ts';
 import { noticeWaiting, queuePosition, type RouterDeps, routeAccount } from './router.ts';
 import { AfterCommit, DEFAULT_SETTINGS, loadAgentStatuses, loadSettings, lockAccountRouting, type RoutingRow, freshSince, toConversationRouting, toSkill, type Trx } from './routing-store.ts';
 
+/** The live view's messages per minute are counted over this window. */
+const LIVE_MESSAGES_WINDOW_MS = 5 * 60_000;
+
 type ConversationRow = Awaited<ReturnType<ConversationService['lockForUpdate']>>;
 
 export interface RoutingOptions {
@@ -136,6 +139,7 @@ export class RoutingService {
         .insertInto('conversation_routing')
         .values({ conversation_id: conversation.id, account_id: conversation.account_id, status: 'new', skill_id: skillId, priority: 0, last_activity_at: this.clock.now(), passed_agents: '[]' })
         .execute();
+      await this.conversations.recordActivity(trx, conversation, { type: 'opened', skillId });
     },
     reopened: async (trx, conversation, previousAgentId) => {
       const now = this.clock.now();
@@ -170,7 +174,7 @@ export class RoutingService {
     lockAccount: (trx, accountId) => lockAccountRouting(trx, accountId),
     taken: async (trx, conversation, agentId) => {
       await this.assertCapacity(trx, conversation.account_id, agentId);
-      await this.ensureRow(trx, conversation);
+      const row = await this.ensureRow(trx, conversation);
       const now = this.clock.now();
       await trx
         .updateTable('conversation_routing')
@@ -178,13 +182,17 @@ export class RoutingService {
         .where('conversation_id', '=', conversation.id)
         .execute();
       await this.touchAgent(trx, conversation.account_id, agentId, { last_assigned_at: now });
+      await this.conversations.recordActivity(trx, conversation, { type: 'assigned', agentId, isBot: false, skillId: row.skill_id, waitMs: waitedMs(row, now) });
     },
-    closed: async (trx, conversation) => {
-      await trx
+    closed: async (trx, conversation, reason) => {
+      const row = await trx
         .updateTable('conversation_routing')
         .set({ status: 'closed', offered_to: null, offer_expires_at: null, target_agent_id: null, target_until: null, awaiting_since: null, response_due_at: null })
         .where('conversation_id', '=', conversation.id)
-        .execute();
+        .returning(['skill_id', 'agent_id', 'assigned_at'])
+        .executeTakeFirst();
+      const handleMs = row?.agent_id && row.assigned_at ? this.clock.now().getTime() - row.assigned_at.getTime() : null;
+      await this.conversations.recordActivity(trx, conversation, { type: 'closed', reason, skillId: row?.skill_id ?? null, agentId: row?.agent_id ?? null, handleMs });
     },
     describe: async (db, ids) => {
       if (ids.length === 0) return new Map<string, ConversationRouting>();
@@ -215,13 +223,33 @@ export class RoutingService {
         })
         .where('conversation_id', '=', conversation.id)
         .execute();
+      await this.conversations.recordActivity(trx, conversation, {
+        type: 'message',
+        role: 'consumer',
+        skillId: row.skill_id,
+        agentId: row.agent_id,
+        queued: startsQueue,
+        responseMs: null,
+        firstResponse: false,
+      });
     } else {
       // An answer from the agent's side: nothing is waiting on them any more.
+      const firstResponse = row.awaiting_since !== null && row.first_response_at === null;
       await trx
         .updateTable('conversation_routing')
-        .set({ awaiting_since: null, response_due_at: null, breached_at: null, last_activity_at: now, idle_warned_at: null })
+        .set({ awaiting_since: null, response_due_at: null, breached_at: null, last_activity_at: now, idle_warned_at: null, ...(firstResponse ? { first_response_at: now } : {}) })
         .where('conversation_id', '=', conversation.id)
         .execute();
+      const responseMs = row.awaiting_since ? now.getTime() - row.awaiting_since.getTime() : null;
+      await this.conversations.recordActivity(trx, conversation, {
+        type: 'message',
+        role: role === 'bot' ? 'bot' : 'agent',
+        skillId: row.skill_id,
+        agentId: row.agent_id,
+        queued: false,
+        responseMs,
+        firstResponse,
+      });
     }
   }
 
@@ -593,7 +621,14 @@ export class RoutingService {
     trx: Trx,
     conversation: ConversationRow,
     after: AfterCommit,
-    input: { byId: string; skillId: string | null; agentId: string | null; note: string | null; transferNote: string | null; escalation: ConversationActivity['escalation'] },
+    input: {
+      byId: string;
+      skillId: string | null;
+      agentId: string | null;
+      note: string | null;
+      transferNote: string | null;
+      escalation: Extract<ConversationActivity, { type: 'transferred' }>['escalation'];
+    },
   ): Promise<void> {
     const accountId = conversation.account_id;
     const row = await this.ensureRow(trx, conversation);
@@ -629,6 +664,7 @@ export class RoutingService {
       type: 'transferred',
       byId: input.byId,
       fromAgentId: conversation.assigned_agent_id,
+      fromSkillId: row.skill_id,
       toSkillId: skillId,
       toAgentId: input.agentId,
       note: input.transferNote,
@@ -688,7 +724,7 @@ export class RoutingService {
       if (agent.disabled || !status || status.state === 'offline') throw new AppError('AGENT_UNAVAILABLE', `${agent.name} is not online`);
       await this.assertCapacity(trx, accountId, agentId);
       const previous = conversation.assigned_agent_id;
-      await this.ensureRow(trx, conversation);
+      const row = await this.ensureRow(trx, conversation);
       const now = this.clock.now();
       await trx
         .updateTable('conversation_routing')
@@ -697,6 +733,7 @@ export class RoutingService {
         .execute();
       await this.touchAgent(trx, accountId, agentId, { last_assigned_at: now });
       after.conversation(conversation.id, await this.conversations.assignAgent(trx, conversation, { id: agent.id, name: agent.name, isBot: agent.role === 'bot' }));
+      await this.conversations.recordActivity(trx, conversation, { type: 'assigned', agentId, isBot: agent.role === 'bot', skillId: row.skill_id, waitMs: waitedMs(row, now) });
       after.agent(agentId);
       if (previous) after.agent(previous);
       after.account(accountId);
@@ -719,9 +756,17 @@ export class RoutingService {
         .where('status', '=', 'offered')
         .where('offered_to', '=', user.userId)
         .where('offer_expires_at', '>', now)
+        .returning(['skill_id', 'queued_at'])
         .executeTakeFirst();
-      if (Number(accepted.numUpdatedRows) === 0) throw new AppError('NOT_OFFERED', 'This conversation is not ringing for you (any more)');
+      if (!accepted) throw new AppError('NOT_OFFERED', 'This conversation is not ringing for you (any more)');
       after.conversation(conversation.id, await this.conversations.assignAgent(trx, conversation, { id: user.userId, name: user.name }));
+      await this.conversations.recordActivity(trx, conversation, {
+        type: 'assigned',
+        agentId: user.userId,
+        isBot: false,
+        skillId: accepted.skill_id,
+        waitMs: accepted.queued_at ? now.getTime() - accepted.queued_at.getTime() : null,
+      });
       after.agent(user.userId);
       after.account(user.accountId);
     });
@@ -772,7 +817,8 @@ export class RoutingService {
 
   async liveView(accountId: string): Promise<LiveView> {
     const now = this.clock.now();
-    const [skills, agents, rows] = await Promise.all([
+    const messagesSince = new Date(now.getTime() - LIVE_MESSAGES_WINDOW_MS);
+    const [skills, agents, rows, messageRows] = await Promise.all([
       this.db.selectFrom('skills').selectAll().where('account_id', '=', accountId).orderBy('name').execute(),
       loadAgentStatuses(this.db, accountId, now, this.options.heartbeatMs),
       this.db
@@ -781,6 +827,7 @@ export class RoutingService {
           'skill_id',
           eb.fn.countAll<string>().filterWhere('status', 'in', ['queued', 'offered']).as('queued'),
           eb.fn.min('queued_at').filterWhere('status', 'in', ['queued', 'offered']).as('oldest'),
+          sql<string | null>`avg(extract(epoch from (${now}::timestamptz - queued_at))) filter (where status in ('queued', 'offered'))`.as('average_wait'),
           eb.fn.countAll<string>().filterWhere('status', '=', 'assigned').as('assigned'),
           eb.fn.countAll<string>().filterWhere('breached_at', 'is not', null).as('breached'),
         ])
@@ -788,7 +835,18 @@ export class RoutingService {
         .where('status', 'in', ['queued', 'offered', 'assigned'])
         .groupBy('skill_id')
         .execute(),
+      // Messages of the last minutes (index conversation_events_account_time), by the skill of their conversation.
+      this.db
+        .selectFrom('conversation_events as e')
+        .leftJoin('conversation_routing as r', 'r.conversation_id', 'e.conversation_id')
+        .select((eb) => ['r.skill_id', eb.fn.countAll<string>().as('messages')])
+        .where('e.account_id', '=', accountId)
+        .where('e.created_at', '>=', messagesSince)
+        .where('e.type', 'in', ['content', 'rich_content'])
+        .groupBy('r.skill_id')
+        .execute(),
     ]);
+    const perMinute = (count: number) => Math.round((count / (LIVE_MESSAGES_WINDOW_MS / 60_000)) * 10) / 10;
     const bucket = (skillId: string | null, name: string, open: boolean) => {
       const row = rows.find((r) => r.skill_id === skillId);
       const staffed = agents.filter((a) => skillId === null || a.skillIds.includes(skillId));
@@ -799,17 +857,20 @@ export class RoutingService {
         name,
         queued: Number(row?.queued ?? 0),
         longestWaitSeconds: oldest ? Math.max(0, Math.round((now.getTime() - oldest.getTime()) / 1000)) : null,
+        averageWaitSeconds: row?.average_wait == null ? null : Math.max(0, Math.round(Number(row.average_wait))),
         agentsOnline: online.length,
         agentsAway: staffed.filter((a) => a.state === 'away' || a.state === 'back_soon').length,
         assigned: Number(row?.assigned ?? 0),
         capacity: online.reduce((sum, a) => sum + a.maxConversations, 0),
         breached: Number(row?.breached ?? 0),
+        messagesPerMinute: perMinute(Number(messageRows.find((m) => m.skill_id === skillId)?.messages ?? 0)),
         open,
       };
     };
     const list = skills.map((s) => bucket(s.id, s.name, isWithinBusinessHours(s.business_hours, now)));
     if (rows.some((r) => r.skill_id === null) || skills.length === 0) list.push(bucket(null, 'No skill', true));
-    return { at: now.toISOString(), skills: list, agents };
+    const messages = messageRows.reduce((sum, m) => sum + Number(m.messages), 0);
+    return { at: now.toISOString(), skills: list, agents, messagesPerMinute: perMinute(messages) };
   }
 
   getLiveView(principal: Principal): Promise<LiveView> {
@@ -990,4 +1051,9 @@ export class RoutingService {
     void this.requestRouting(accountId);
     return true;
   }
+}
+
+/** How long a conversation waited in the queue before this assignment (null when it was not waiting: new or held). */
+function waitedMs(row: { status: string; queued_at: Date | null }, now: Date): number | null {
+  return (row.status === 'queued' || row.status === 'offered') && row.queued_at ? now.getTime() - row.queued_at.getTime() : null;
 }

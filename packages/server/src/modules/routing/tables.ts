@@ -83,6 +83,8 @@ export interface ConversationRoutingTable {
   target_until: NullableTimestamp;
   transfer_note: string | null;
   awaiting_since: NullableTimestamp;
+  /** The first answer to a waiting consumer (for the analytics record's first response). */
+  first_response_at: NullableTimestamp;
   response_due_at: NullableTimestamp;
   breached_at: NullableTimestamp;
   last_activity_at: Timestamp;

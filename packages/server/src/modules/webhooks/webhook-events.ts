@@ -36,7 +36,7 @@ export function payloadForEvent(base: PayloadBase, event: ConversationEvent): We
 }
 
 /** The body of a delivery for a transfer: an escalation when a bot handed the conversation to humans. */
-export function payloadForActivity(base: PayloadBase, conversationId: string, activity: ConversationActivity): WebhookPayload {
+export function payloadForActivity(base: PayloadBase, conversationId: string, activity: Extract<ConversationActivity, { type: 'transferred' }>): WebhookPayload {
   const data = {
     byId: activity.byId,
     fromAgentId: activity.fromAgentId,

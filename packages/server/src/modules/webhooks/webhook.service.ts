@@ -143,6 +143,7 @@ export class WebhookService {
         await this.enqueue(trx, conversation.account_id, subscriptions, payloads);
       },
       activity: async (trx, conversation, activity) => {
+        if (activity.type !== 'transferred') return;
         const subscriptions = await this.cache.get(trx, conversation.account_id);
         if (subscriptions.length === 0) return;
         const base = { id: randomUUID(), createdAt: this.clock.now().toISOString(), accountId: conversation.account_id };

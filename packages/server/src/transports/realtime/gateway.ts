@@ -319,6 +319,8 @@ class Connection {
             // It left this agent's view (taken by another, transferred, reassigned): the last change tells them so.
             this.send({ type: 'conversation', conversation: message.conversation });
           }
+          // A conversation that queues, closes or gets answered changes the live figures even when routing assigns nothing.
+          if (isSupervisor(principal)) this.scheduleLiveView(principal);
           break;
         }
         case 'agent_state':

@@ -1,0 +1,76 @@
+import type { Insertable, Selectable, Transaction } from 'kysely';
+import type { Clock } from '../../core/clock.ts';
+import type { Database } from '../../infra/db/schema.ts';
+import type { ConversationActivity, ConversationEventSink } from '../conversations/index.ts';
+import type { ConversationsTable } from '../conversations/tables.ts';
+import type { AnalyticsEventsTable } from './tables.ts';
+
+type Trx = Transaction<Database>;
+type ConversationRow = Selectable<ConversationsTable>;
+type Fact = Insertable<AnalyticsEventsTable>;
+
+/**
+ * Writes the analytics record. Every fact comes from an activity routing records in the transaction of the change
+ * (started, queued, assigned, answered, transferred, escalated, closed), with the durations routing derives from the
+ * row it already holds: one INSERT per activity, no read.
+ */
+export class AnalyticsSink implements ConversationEventSink {
+  constructor(private readonly clock: Clock) {}
+
+  /** Stored events say nothing the activities do not: the record is written from the activities. */
+  async eventsStored(): Promise<void> {}
+
+  async activity(trx: Trx, conversation: ConversationRow, activity: ConversationActivity): Promise<void> {
+    const facts = factsOf(conversation, activity, this.clock.now());
+    if (facts.length > 0) await trx.insertInto('analytics_events').values(facts).execute();
+  }
+}
+
+export function factsOf(conversation: ConversationRow, activity: ConversationActivity, at: Date): Fact[] {
+  const base = {
+    account_id: conversation.account_id,
+    conversation_id: conversation.id,
+    at,
+    channel: conversation.channel,
+    device: conversation.device,
+    skill_id: null,
+    agent_id: null,
+    is_bot: false,
+    duration_ms: null,
+    value: null,
+    detail: null,
+  } satisfies Omit<Fact, 'type'>;
+  switch (activity.type) {
+    case 'opened':
+      return [{ ...base, type: 'started', skill_id: activity.skillId }];
+    case 'message': {
+      const dims = { skill_id: activity.skillId, agent_id: activity.agentId };
+      if (activity.role === 'consumer') {
+        const facts: Fact[] = [{ ...base, ...dims, type: 'consumer_message' }];
+        if (activity.queued) facts.push({ ...base, ...dims, type: 'queued' });
+        return facts;
+      }
+      const answer = { ...base, ...dims, is_bot: activity.role === 'bot', duration_ms: activity.responseMs };
+      const facts: Fact[] = [{ ...answer, type: 'agent_message' }];
+      if (activity.firstResponse) facts.push({ ...answer, type: 'first_response' });
+      return facts;
+    }
+    case 'assigned':
+      return [{ ...base, type: 'assigned', skill_id: activity.skillId, agent_id: activity.agentId, is_bot: activity.isBot, duration_ms: activity.waitMs }];
+    case 'transferred':
+      return [
+        {
+          ...base,
+          type: activity.escalation ? 'escalated' : 'transferred',
+          skill_id: activity.fromSkillId ?? activity.toSkillId,
+          agent_id: activity.fromAgentId,
+          is_bot: activity.escalation !== null,
+          detail: JSON.stringify({ reason: activity.escalation?.reason ?? null, toSkillId: activity.toSkillId, toAgentId: activity.toAgentId }),
+        },
+      ];
+    case 'closed':
+      return [{ ...base, type: 'closed', skill_id: activity.skillId, agent_id: activity.agentId, duration_ms: activity.handleMs, detail: JSON.stringify({ reason: activity.reason }) }];
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,1 @@
+export { MessageSearchService } from './message-search.service.ts';

@@ -1,0 +1,16 @@
+import { type Kysely, type Migration, sql } from 'kysely';
+import { messageVectorSql, SEARCHABLE_TYPES_SQL } from './message-text.ts';
+
+/**
+ * Transcript search owns no table: it reads the conversations module's events. Its migration adds the
+ * expression GIN index that makes the search fast (partial on the events that carry text) and an index by account and time. Plain PostgreSQL 15 (no extension).
+ */
+export const searchMigrations: Record<string, Migration> = {
+  '2026_12_10_0010_message_search_index': {
+    async up(db: Kysely<unknown>) {
+      // Events by account and time: the search's period filter and newest-first order, and the live view's messages per minute.
+      await sql`create index conversation_events_account_time on conversation_events (account_id, created_at)`.execute(db);
+      await sql.raw(`create index conversation_events_message_search on conversation_events using gin (${messageVectorSql('payload')}) where ${SEARCHABLE_TYPES_SQL}`).execute(db);
+    },
+  },
+};
