@@ -158,7 +158,7 @@ describe(`live view, analytics and search in Chromium (${storageMode})`, () => {
     await expect.poll(() => kpi('Open conversations').textContent(), { timeout: 10_000 }).toBe('6');
     expect(Number(await kpi('Waiting').textContent())).toBeGreaterThan(0);
     await page.getByRole('cell', { name: 'Billing' }).waitFor();
-    await screenshotWhole(page, 'console-live');
+    await screenshotWhole(page, 'console-live-figures');
     expect(await seriousAccessibilityViolations(page)).toEqual([]);
   });
 
