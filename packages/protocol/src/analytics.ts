@@ -84,7 +84,22 @@ export const AnalyticsCsatSchema = z.object({
 
 export const AnalyticsConversionsSchema = z.object({
   count,
-  revenue: z.array(z.object({ currency: z.string().nullable(), value: z.string().describe('Exact decimal.') })),
+  revenue: z.array(
+    z.object({
+      currency: z.string().nullable(),
+      value: z.string().describe('Exact decimal.'),
+      count,
+      influencedCount: count.describe('Conversions attributed to a conversation.'),
+      influencedValue: z.string().describe('Revenue influenced by conversations (exact decimal).'),
+      averageOrderValueWithConversation: z.string().nullable().describe('Average value of the conversions attributed to a conversation.'),
+      averageOrderValueWithoutConversation: z
+        .string()
+        .nullable()
+        .describe('Average value of the others (none when a skill, agent, channel or device filter applies: those conversions have no conversation).'),
+    }),
+  ),
+  convertedConversations: count.describe('Conversations started in the period that a conversion was attributed to.'),
+  conversionRate: z.number().nullable().describe('convertedConversations / conversations started; null when none started.'),
 });
 
 export const AnalyticsReportSchema = z.object({

@@ -265,7 +265,7 @@ export class AnalyticsService {
         })
         .sort((x, y) => x.agentId.localeCompare(y.agentId)),
       csat: await this.csat(accountId, query, from, to),
-      conversions: await this.conversions(accountId, query, from, to),
+      conversions: await this.conversions(accountId, query, from, to, totals.figures().conversations.started),
       rolledUpTo: rolledUpTo ? rolledUpTo.toISOString() : null,
     };
   }
@@ -369,11 +369,19 @@ export class AnalyticsService {
     };
   }
 
-  private async conversions(accountId: string, query: AnalyticsReportQuery, from: Date, to: Date): Promise<AnalyticsReport['conversions']> {
+  private async conversions(accountId: string, query: AnalyticsReportQuery, from: Date, to: Date, started: number): Promise<AnalyticsReport['conversions']> {
     let q = this.db
       .selectFrom('conversions as v')
       .leftJoin('conversations as c', 'c.id', 'v.attributed_conversation_id')
-      .select(['v.currency', (eb) => eb.fn.countAll<string>().as('n'), sql<string>`sum(v.value)::text`.as('value')])
+      .select([
+        'v.currency',
+        (eb) => eb.fn.countAll<string>().as('n'),
+        sql<string>`sum(v.value)::text`.as('value'),
+        sql<string>`count(*) filter (where v.attributed_conversation_id is not null)`.as('influenced'),
+        sql<string>`coalesce(sum(v.value) filter (where v.attributed_conversation_id is not null), 0)::text`.as('influenced_value'),
+        sql<string | null>`round(avg(v.value) filter (where v.attributed_conversation_id is not null), 2)::text`.as('aov_with'),
+        sql<string | null>`round(avg(v.value) filter (where v.attributed_conversation_id is null), 2)::text`.as('aov_without'),
+      ])
       .where('v.account_id', '=', accountId)
       .where('v.occurred_at', '>=', from)
       .where('v.occurred_at', '<', to)
@@ -383,9 +391,36 @@ export class AnalyticsService {
     if (query.channel) q = q.where('c.channel', '=', query.channel);
     if (query.device) q = q.where('c.device', '=', query.device);
     const rows = await q.execute();
+    // Conversations started in the period (the record's `started` facts, as `started` counts them) that led to a
+    // conversion, attributed at write time, at any later date.
+    let converted = this.db
+      .selectFrom('conversions as v')
+      .innerJoin('analytics_events as e', (join) => join.onRef('e.conversation_id', '=', 'v.attributed_conversation_id').on('e.type', '=', 'started'))
+      .select(sql<string>`count(distinct v.attributed_conversation_id)`.as('n'))
+      .where('v.account_id', '=', accountId)
+      .where('e.account_id', '=', accountId)
+      .where('e.at', '>=', from)
+      .where('e.at', '<', to);
+    if (query.skillId) converted = converted.where('v.attributed_skill_id', '=', query.skillId);
+    if (query.agentId) converted = converted.where('v.attributed_agent_id', '=', query.agentId);
+    if (query.channel) converted = converted.where('e.channel', '=', query.channel);
+    if (query.device) converted = converted.where('e.device', '=', query.device);
+    const convertedConversations = Number((await converted.executeTakeFirst())?.n ?? 0);
     return {
       count: rows.reduce((s, r) => s + Number(r.n), 0),
-      revenue: rows.map((r) => ({ currency: r.currency, value: r.value })).sort((a, b) => (a.currency ?? '').localeCompare(b.currency ?? '')),
+      revenue: rows
+        .map((r) => ({
+          currency: r.currency,
+          value: r.value,
+          count: Number(r.n),
+          influencedCount: Number(r.influenced),
+          influencedValue: r.influenced_value,
+          averageOrderValueWithConversation: r.aov_with,
+          averageOrderValueWithoutConversation: r.aov_without,
+        }))
+        .sort((a, b) => (a.currency ?? '').localeCompare(b.currency ?? '')),
+      convertedConversations,
+      conversionRate: started > 0 ? convertedConversations / started : null,
     };
   }
 }

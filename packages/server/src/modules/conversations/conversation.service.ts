@@ -253,6 +253,9 @@ export class ConversationService {
             state: 'open',
             channel: input.channel,
             device: input.device ?? deviceOfChannel(input.channel),
+            // The service's clock, like every other time of a conversation (the database's own now() would differ
+            // from it under a test clock, and break comparisons such as a conversion's attribution).
+            created_at: this.clock.now(),
             line_of_business_id: input.lineOfBusinessId ?? null,
             assigned_agent_id: null,
             updated_at: this.clock.now(),

@@ -206,6 +206,37 @@ describe(`CSAT and conversions (${storageMode})`, () => {
       expect(lead.body).toMatchObject({ value: 0, currency: null, attribution: { conversationId } });
     });
 
+    it('give the report its conversion rate and the average order value with and without a conversation', async () => {
+      const s = await scene();
+      const key = await s.apiKey(['conversions:write']);
+      const from = new Date(clock.now().getTime() - 60_000).toISOString();
+      const ada = await s.consumer();
+      const bob = await s.consumer();
+      await s.answeredConversation(ada.token);
+      await call(app(), 'startConversation', { token: bob.token, body: {} });
+      clock.advance(1_000);
+      // Ada buys twice after talking to Ann (100 + 50); Carl, who never wrote, buys once (30).
+      for (const [value, id] of [
+        [100, 'o-1'],
+        [50, 'o-2'],
+      ] as const)
+        expect((await call(app(), 'reportConversion', { token: key, body: { type: 'purchase', value, currency: 'EUR', externalId: id, consumerId: ada.id } })).status).toBe(201);
+      const carl = await s.consumer();
+      expect((await call(app(), 'reportConversion', { token: key, body: { type: 'purchase', value: 30, currency: 'EUR', externalId: 'o-3', consumerId: carl.id } })).status).toBe(201);
+      await s.signInAgain();
+      const to = new Date(clock.now().getTime() + 60_000).toISOString();
+      const report = await call(app(), 'getAnalyticsReport', { token: s.admin, query: { from, to, timeZone: 'UTC', interval: 'day' } });
+      expect(report.status, JSON.stringify(report.body)).toBe(200);
+      const conversions = report.body.conversions;
+      expect(conversions).toMatchObject({ count: 3, convertedConversations: 1 });
+      expect(conversions.revenue).toHaveLength(1);
+      const eur = conversions.revenue[0];
+      expect(eur).toMatchObject({ currency: 'EUR', count: 3, influencedCount: 2 });
+      expect([eur?.value, eur?.influencedValue, eur?.averageOrderValueWithConversation, eur?.averageOrderValueWithoutConversation].map(Number)).toEqual([180, 150, 75, 30]);
+      // Two conversations started (Ada's and Bob's); one led to a purchase.
+      expect(report.body.conversions.conversionRate).toBe(0.5);
+    });
+
     it('are not attributed to a conversation closed before the window, nor to one nobody answered', async () => {
       const s = await scene();
       const key = await s.apiKey(['conversions:write']);
