@@ -7,15 +7,9 @@ import type { TestServer } from './test-server.ts';
 import { WsTestClient } from './ws-test-client.ts';
 
 /** Polls `read` until `ok` holds (every 50 ms), or fails naming `what` with the last value read. */
-export async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 8_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from './until.ts';
+
+export { until };
 
 export type AgentScene = Awaited<ReturnType<typeof agentScene>>;
 

@@ -8,6 +8,7 @@ import { call, text } from '../../test/rest-client.ts';
 import { storageMode } from '../../test/test-database.ts';
 import { startTestServer, type TestServer } from '../../test/test-server.ts';
 import { WsTestClient } from '../../test/ws-test-client.ts';
+import { until } from '../../test/until.ts';
 
 /** A bot's web server: checks every signature with the SDK's documented code and records what arrived. */
 async function botEndpoint(options: { status?: () => number } = {}) {
@@ -33,16 +34,6 @@ async function botEndpoint(options: { status?: () => number } = {}) {
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 8_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe(`bots (${storageMode})`, () => {

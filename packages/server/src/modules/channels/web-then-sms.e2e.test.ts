@@ -10,22 +10,13 @@ import { actors, call, text } from '../../test/rest-client.ts';
 import { storageMode } from '../../test/test-database.ts';
 import { startTestServer, type TestServer } from '../../test/test-server.ts';
 import { WsTestClient } from '../../test/ws-test-client.ts';
+import { until } from '../../test/until.ts';
 
 const ISSUER = 'https://shop.example';
 const ACCOUNT_SID = `AC${'2'.repeat(32)}`;
 const AUTH_TOKEN = 'twilio-token-for-the-e2e-test';
 const PHONE = '+14445550123';
 const BRAND_NUMBER = '+15550009999';
-
-async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /**
  * One person, two channels: a shopper signed in on the brand's site writes from the web widget (in Chromium), and
@@ -105,6 +96,7 @@ describe(`the same consumer on the web and by SMS (${storageMode})`, () => {
       async () => (await call(app, 'listConversations', { token: ann.token, query: { scope: 'mine', state: 'open' } })).body.items,
       (items) => items.length === 1,
       'the web conversation to reach Ann',
+      10_000,
     );
     const web = webConversation[0];
     expect(web?.channel).toBe('web');
@@ -121,6 +113,7 @@ describe(`the same consumer on the web and by SMS (${storageMode})`, () => {
       async () => (await call(app, 'listConversations', { token: ann.token, query: { scope: 'mine', state: 'open' } })).body.items,
       (items) => items.length === 1 && items[0]?.channel === 'sms',
       'the SMS conversation to reach Ann',
+      10_000,
     );
     const sms = smsConversation[0];
     expect(sms?.consumerId).toBe(web?.consumerId);

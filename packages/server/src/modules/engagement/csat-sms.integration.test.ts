@@ -7,19 +7,10 @@ import { startTestServer, type TestServer } from '../../test/test-server.ts';
 import { WsTestClient } from '../../test/ws-test-client.ts';
 import { createAccountWithAdmin } from '../accounts/index.ts';
 import { SURVEY_QUESTION, SURVEY_THANKS } from './csat.service.ts';
+import { until } from '../../test/until.ts';
 
 const ACCOUNT_SID = `AC${'2'.repeat(32)}`;
 const AUTH_TOKEN = 'twilio-auth-token-for-csat-tests';
-
-async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 8_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe(`the CSAT survey by SMS (${storageMode})`, () => {
   let t: TestServer;

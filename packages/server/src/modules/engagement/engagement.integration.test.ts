@@ -6,19 +6,10 @@ import { storageMode } from '../../test/test-database.ts';
 import { ManualClock, startTestServer, type TestServer } from '../../test/test-server.ts';
 import { WsTestClient } from '../../test/ws-test-client.ts';
 import { createAccountWithAdmin } from '../accounts/index.ts';
+import { until } from '../../test/until.ts';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
-
-async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 8_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 30));
-  }
-}
 
 describe(`CSAT and conversions (${storageMode})`, () => {
   let t: TestServer;
