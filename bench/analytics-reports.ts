@@ -16,7 +16,7 @@
  * loads the same data): one account, 8 skills, 200 agents (25 per skill) and 8 bots, consumers, conversations,
  * conversation_routing, the analytics record (started, queued, consumer and agent messages with response times, first
  * response, assignments with waits, bot handling and escalations, transfers, closes with handle times and reasons),
- * CSAT surveys and responses, conversions, and transcript events. The last 500 conversations are open (200 queued,
+ * CSAT surveys and responses, conversions, transcript events, and the agents' state periods (a working day each). The last 500 conversations are open (200 queued,
  * 300 assigned) and the 200 agents are online and connected, for the live view. See bench/README.md.
  */
 import { randomBytes } from 'node:crypto';
@@ -212,6 +212,9 @@ async function main(): Promise<void> {
         `  ${fmt(hi).padStart(9)} conversations  ${fmt(rows / seconds).padStart(8)} rows/s this chunk   ${fmt(facts).padStart(11)} facts, ${fmt(totals.get('conversation_events') ?? 0)} transcript events   ${elapsed.toFixed(0)} s`,
       );
     }
+    const periods = (await loader.query(AGENT_STATE_PERIODS_SQL, [accountId, persons, yearStart, now])).rowCount ?? 0;
+    totals.set('agent_state_periods', periods);
+    log(`  ${fmt(periods)} agent state periods (${persons.length} agents, a working day each: online, lunch away or back soon, online, offline)`);
     let mark = performance.now();
     await q('vacuum analyze');
     const loadSeconds = (performance.now() - loadStarted) / 1000;
@@ -229,12 +232,25 @@ async function main(): Promise<void> {
     mark = performance.now();
     await services.analytics.rollUp();
     log(`  a fold with nothing new: ${(performance.now() - mark).toFixed(0)} ms`);
+    // The daily rollups of the two zones the reports below use: what the first daily report in a zone registers
+    // (AnalyticsService.registerZone) and the fold job then fills from the account's first fact.
+    await q(`insert into analytics_report_zones (account_id, time_zone, registered_at) select $1, z, now() from unnest(array['UTC', 'America/New_York']) z`, [accountId]);
+    mark = performance.now();
+    const dailyFold = await services.analytics.rollUp();
+    const dailyMs = performance.now() - mark;
+    for (const t of ['analytics_daily', 'analytics_daily_durations', 'analytics_daily_agents']) await q(`analyze ${t}`);
+    const dailyRows = await q<{ t: string; n: string }>(
+      `select t, (xpath('/row/n/text()', query_to_xml('select count(*) as n from ' || t, false, true, '')))[1]::text as n from unnest(array['analytics_daily', 'analytics_daily_durations', 'analytics_daily_agents']) t`,
+    );
+    log(
+      `Daily rollups, UTC and America/New_York (first fold of the year): ${dailyFold.days} local days in ${(dailyMs / 1000).toFixed(1)} s -> ${dailyRows.map((r) => `${fmt(Number(r.n))} rows in ${r.t}`).join(', ')}`,
+    );
     log();
 
     // ---------- context ----------
     const counts = await q<{ t: string; n: string; size: string }>(
       `select t, (xpath('/row/n/text()', query_to_xml('select count(*) as n from ' || t, false, true, '')))[1]::text as n, pg_size_pretty(pg_total_relation_size(t::regclass)) as size
-       from unnest(array['conversations', 'conversation_routing', 'conversation_events', 'analytics_events', 'analytics_hourly', 'csat_surveys', 'csat_responses', 'conversions', 'consumers']) t`,
+       from unnest(array['conversations', 'conversation_routing', 'conversation_events', 'analytics_events', 'analytics_hourly', 'analytics_daily', 'analytics_daily_durations', 'analytics_daily_agents', 'csat_surveys', 'csat_responses', 'conversions', 'consumers']) t`,
     );
     const dbSize = (await q<{ s: string }>('select pg_size_pretty(pg_database_size(current_database())) as s'))[0]?.s;
     log(`Database ${dbSize}:`);
@@ -252,6 +268,7 @@ async function main(): Promise<void> {
       { label: 'year by day, one agent', query: { from: year.toISOString(), to: to.toISOString(), interval: 'day', agentId: persons[0] } },
       { label: 'year by day, channel sms', query: { from: year.toISOString(), to: to.toISOString(), interval: 'day', channel: 'sms' } },
       { label: 'year by day, device mobile_web', query: { from: year.toISOString(), to: to.toISOString(), interval: 'day', device: 'mobile_web' } },
+      { label: 'year by day, skill + device', query: { from: year.toISOString(), to: to.toISOString(), interval: 'day', skillId: skillIds[0], device: 'mobile_web' } },
       { label: '30 days by day, whole account', query: { from: month.toISOString(), to: to.toISOString(), interval: 'day' } },
       { label: '1 day by hour, whole account', query: { from: day.toISOString(), to: to.toISOString(), interval: 'hour' } },
     ];
@@ -379,6 +396,30 @@ with base as (
   from d
 )
 select * from t`;
+
+/**
+ * The agents' state history over the year ($1 the account, $2 agent ids, $3 the year's start, $4 now): each day online
+ * from 08:00–09:00, away for lunch (30 % back soon) for 45 minutes from 12:00–13:00, online again until 17:00–19:00,
+ * offline until the next day's start; the last day's afternoon period is still open (the agents are online now).
+ * Times are clamped to now; bench_u keys 1000 * agent + day, so every run loads the same periods.
+ */
+const AGENT_STATE_PERIODS_SQL = `
+insert into agent_state_periods (account_id, user_id, state, reason, started_at, ended_at)
+select $1::uuid, a.id, p.state, p.reason, least(p.s, $4::timestamptz), case when x.last and p.k = 3 then null else least(p.e, $4::timestamptz) end
+from unnest($2::uuid[]) with ordinality a(id, n)
+cross join generate_series(0, ceil(extract(epoch from ($4::timestamptz - date_trunc('day', $3::timestamptz))) / 86400)::int - 1) d
+cross join lateral (
+  select date_trunc('day', $3::timestamptz) + d * interval '1 day' as day, d = ceil(extract(epoch from ($4::timestamptz - date_trunc('day', $3::timestamptz))) / 86400)::int - 1 as last,
+    bench_u(a.n * 1000 + d, 30) as u1, bench_u(a.n * 1000 + d, 31) as u2, bench_u(a.n * 1000 + d, 32) as u3, bench_u(a.n * 1000 + d + 1, 30) as next_u1
+) x
+cross join lateral (values
+  (1, 'online', null, x.day + interval '8 hours' + x.u1 * interval '1 hour', x.day + interval '12 hours' + x.u2 * interval '1 hour'),
+  (2, case when x.u3 < 0.3 then 'back_soon' else 'away' end, case when x.u3 < 0.3 then null else 'lunch' end,
+    x.day + interval '12 hours' + x.u2 * interval '1 hour', x.day + interval '12 hours 45 minutes' + x.u2 * interval '1 hour'),
+  (3, 'online', null, x.day + interval '12 hours 45 minutes' + x.u2 * interval '1 hour', x.day + interval '17 hours' + x.u3 * interval '2 hours'),
+  (4, 'offline', null, x.day + interval '17 hours' + x.u3 * interval '2 hours', x.day + interval '1 day 8 hours' + x.next_u1 * interval '1 hour')
+) p(k, state, reason, s, e)
+where not (x.last and p.k = 4)`;
 
 /** What each chunk inserts, from bench_conv; $1 the account, $2 now, $3 the first conversation with a transcript. */
 const LOAD_STATEMENTS: [string, string][] = [

@@ -171,7 +171,9 @@ describe(`live view, analytics and search in Chromium (${storageMode})`, () => {
     expect(await kpi('Closed').textContent()).toBe('3');
     expect(await kpi('Median wait').textContent()).toMatch(/^\d+s$/);
     await page.locator('.chart-canvas canvas').first().waitFor();
-    expect(await page.locator('.chart-canvas canvas').count()).toBe(3);
+    // Conversations, wait and first response per hour, and the CSAT card's average score per hour.
+    await page.getByText('Average score per hour').waitFor();
+    expect(await page.locator('.chart-canvas canvas').count()).toBe(4);
     await page.getByRole('cell', { name: 'Ada' }).waitFor();
     await page.locator('#analytics-skills').locator('xpath=../..').getByRole('cell', { name: 'Support' }).waitFor();
     await page.locator('#analytics-channels').locator('xpath=../..').getByRole('cell', { name: 'In-app' }).waitFor();

@@ -71,6 +71,18 @@ export const AnalyticsAgentFiguresSchema = z.object({
   responseTime: DurationFiguresSchema.pick({ count: true, avgMs: true }),
   handleTime: DurationFiguresSchema.pick({ count: true, avgMs: true }),
   handleMsTotal: z.number().describe('Sum of handle times.'),
+  loggedInMs: z.number().describe('Time in any state but offline (online, away, back soon), from the state history, within the period (up to now).'),
+  onlineMs: z.number().describe('Time online.'),
+  awayMs: z.number().describe('Time away or back soon (both together).'),
+  backSoonMs: z.number().describe('Of awayMs, the time back soon.'),
+  engagedMs: z
+    .number()
+    .describe(
+      'Time holding conversations within the period, summed over the conversations (two held at once for an hour: two hours); from assignment to close, transfer, or release (offline, reassigned). Follows the skill, channel and device filters; the state times do not.',
+    ),
+  conversationsPerOnlineHour: z.number().nullable().describe('assigned / online hours (null when never online).'),
+  concurrency: z.number().nullable().describe('engagedMs / loggedInMs: conversations held at once on average while logged in (null when never logged in).'),
+  utilisation: z.number().nullable().describe('engagedMs / (capacity × loggedInMs), capacity being the maximum conversations configured now (occupancy; null when never logged in or no capacity).'),
 });
 
 export const AnalyticsCsatSchema = z.object({
@@ -108,11 +120,27 @@ export const AnalyticsReportSchema = z.object({
   timeZone: z.string(),
   interval: AnalyticsIntervalSchema,
   totals: AnalyticsFiguresSchema,
-  series: z.array(AnalyticsFiguresSchema.extend({ start: IsoDateTime.describe('The local hour or day this bucket starts at, as an instant.') })),
+  series: z.array(
+    AnalyticsFiguresSchema.extend({
+      start: IsoDateTime.describe('The local hour or day this bucket starts at, as an instant.'),
+      csat: AnalyticsCsatSchema.optional().describe(
+        "The bucket's CSAT: responses given in it (distribution, average, satisfied share) and surveys asked in it (with the share of those answered, whenever). Filtered as the period's `csat`; absent only from servers older than this field.",
+      ),
+    }),
+  ),
   agents: z.array(AnalyticsAgentFiguresSchema),
   csat: AnalyticsCsatSchema,
   conversions: AnalyticsConversionsSchema,
   rolledUpTo: IsoDateTime.nullable().describe('Complete hours before this were read from the hourly rollup; the rest from the raw record.'),
+  dailyRollup: z
+    .object({
+      firstDay: z.string().describe('First local day (YYYY-MM-DD) read from the daily rollup.'),
+      endDay: z.string().describe('The local day after the last one read from it.'),
+    })
+    .nullable()
+    .describe(
+      'Whole local days of a daily report read from the daily rollup of its time zone (null: none). Percentiles of a bucket that includes such days are read on the coarse grid: exact to the second up to 30 s, at most 8.3 % above the true value beyond.',
+    ),
 });
 export type AnalyticsReport = z.infer<typeof AnalyticsReportSchema>;
 export type AnalyticsFigures = z.infer<typeof AnalyticsFiguresSchema>;

@@ -30,6 +30,7 @@ const PERIODS: { kind: PeriodKind; label: string }[] = [
   { kind: 'custom', label: 'Custom' },
 ];
 const COLORS = { primary: '#3451c7', second: '#7aa0f0', warn: '#c56a00', ok: '#23803a' };
+const CSAT_SERIES = [{ label: 'Average score', color: COLORS.ok }];
 const duration = (ms: number | null) => (ms === null ? '—' : formatDuration(ms));
 type Figures = AnalyticsReport['totals'];
 
@@ -204,6 +205,7 @@ function Report({
       wait: seriesColumns(report, [(b) => waitUnit.of(b.waitTime.medianMs), (b) => waitUnit.of(b.waitTime.p90Ms)]),
       responseUnit,
       firstResponse: seriesColumns(report, [(b) => responseUnit.of(b.firstResponse.medianMs), (b) => responseUnit.of(b.firstResponse.p90Ms)]),
+      csat: seriesColumns(report, [(b) => b.csat?.averageScore ?? null]),
     };
   }, [report]);
   const countSeries = useMemo(
@@ -301,6 +303,17 @@ function Report({
               <p className="muted small">
                 {csat.responses} answers, {percent(csat.responseRate)} of the {csat.asked} surveys asked. Average {csat.averageScore?.toFixed(2) ?? '—'}.
               </p>
+              {report.series.length > 1 && (
+                <TimeChart
+                  title={`Average score per ${period.interval}`}
+                  summary={`Average CSAT score (1 to 5) of the answers given each ${period.interval}; empty where nobody answered.`}
+                  data={charts.csat}
+                  series={CSAT_SERIES}
+                  kind="lines"
+                  unit="/ 5"
+                  interval={period.interval}
+                />
+              )}
             </>
           )}
         </section>
@@ -311,9 +324,14 @@ function Report({
           <h2 id="analytics-agents">Agents</h2>
         </header>
         {report.agents.length === 0 ? (
-          <p className="list-empty">No agent handled a conversation in this period.</p>
+          <p className="list-empty">No agent was logged in or handled a conversation in this period.</p>
         ) : (
-          <div className="table-scroll">
+          <section
+            className="table-scroll"
+            // biome-ignore lint/a11y/noNoninteractiveTabindex: it scrolls sideways on narrow screens; the keyboard must reach it (WCAG 2.1.1)
+            tabIndex={0}
+            aria-label="Agents table"
+          >
             <table className="table">
               <thead>
                 <tr>
@@ -336,6 +354,24 @@ function Report({
                   <th scope="col" className="num">
                     Avg handle time
                   </th>
+                  <th scope="col" className="num" title="Time online, away or back soon">
+                    Logged in
+                  </th>
+                  <th scope="col" className="num">
+                    Online
+                  </th>
+                  <th scope="col" className="num" title="Away and back soon together">
+                    Away
+                  </th>
+                  <th scope="col" className="num" title="Conversations assigned per hour online">
+                    Per online hour
+                  </th>
+                  <th scope="col" className="num" title="Conversations held at once on average while logged in">
+                    Concurrency
+                  </th>
+                  <th scope="col" className="num" title="Time holding conversations / (capacity × logged-in time)">
+                    Utilisation
+                  </th>
                 </tr>
               </thead>
               <tbody>
@@ -350,11 +386,17 @@ function Report({
                     <td className="num">{a.transfers}</td>
                     <td className="num">{duration(a.responseTime.avgMs)}</td>
                     <td className="num">{duration(a.handleTime.avgMs)}</td>
+                    <td className="num">{duration(a.loggedInMs)}</td>
+                    <td className="num">{duration(a.onlineMs)}</td>
+                    <td className="num">{duration(a.awayMs)}</td>
+                    <td className="num">{a.conversationsPerOnlineHour?.toFixed(1) ?? '—'}</td>
+                    <td className="num">{a.concurrency?.toFixed(2) ?? '—'}</td>
+                    <td className="num">{percent(a.utilisation)}</td>
                   </tr>
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
         )}
       </section>
 

@@ -65,9 +65,12 @@ export function factsOf(conversation: ConversationRow, activity: ConversationAct
           skill_id: activity.fromSkillId ?? activity.toSkillId,
           agent_id: activity.fromAgentId,
           is_bot: activity.escalation !== null,
+          duration_ms: activity.heldMs ?? null,
           detail: JSON.stringify({ reason: activity.escalation?.reason ?? null, toSkillId: activity.toSkillId, toAgentId: activity.toAgentId }),
         },
       ];
+    case 'released':
+      return [{ ...base, type: 'released', skill_id: activity.skillId, agent_id: activity.agentId, duration_ms: activity.heldMs, detail: JSON.stringify({ reason: activity.reason }) }];
     case 'closed':
       return [{ ...base, type: 'closed', skill_id: activity.skillId, agent_id: activity.agentId, duration_ms: activity.handleMs, detail: JSON.stringify({ reason: activity.reason }) }];
     default:

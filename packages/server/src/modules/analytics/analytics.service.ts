@@ -1,13 +1,15 @@
 import type { AnalyticsFigures, AnalyticsReport, AnalyticsReportQuery } from '@parley/protocol';
-import { type RawBuilder, sql } from 'kysely';
+import { type RawBuilder, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
 import { AppError } from '../../core/app-error.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { Principal } from '../../core/principal.ts';
 import type { Db } from '../../infra/db/database.ts';
+import type { Database as Schema } from '../../infra/db/schema.ts';
 import { defineJob, type JobQueue } from '../../infra/jobs/index.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
-import { addHistogram, bucketSql, type Histogram, percentileMs } from './duration-histogram.ts';
+import { AgentTimeReader, agentTimeFigures, HOLD_ENDING_FACTS, listedForTime } from './agent-time.ts';
+import { addHistogram, bucketSql, COARSE_THRESHOLDS_SQL, coarseUpperMs, type Histogram, percentileMs, toCoarse } from './duration-histogram.ts';
 import { reportToCsv } from './report-csv.ts';
 
 const HOUR_MS = 3_600_000;
@@ -16,7 +18,13 @@ const DAY_MS = 24 * HOUR_MS;
 export const MOBILE_DEVICES = ['mobile_web', 'in_app', 'sms', 'messenger', 'whatsapp'] as const;
 /** Hours folded per transaction, so a first fold over a long history does not hold one huge transaction. */
 const HOURS_PER_FOLD = 168;
+/** Local days folded per transaction into the daily rollups. */
+const DAYS_PER_FOLD = 31;
+/** Time zones an account's daily rollups are kept in; reports in further zones read the hourly rollup. */
+const MAX_REPORT_ZONES = 8;
 const DURATION_TYPES = ['assigned', 'first_response', 'agent_message', 'closed'] as const;
+/** The facts the agents table counts (the daily per-agent rollup keeps only these). */
+const AGENT_TYPES = ['assigned', 'agent_message', 'closed', 'transferred', 'escalated', 'released'] as const;
 type DurationType = (typeof DURATION_TYPES)[number];
 
 export interface AnalyticsOptions {
@@ -41,6 +49,15 @@ interface HistRow {
   hb: number | string;
   n: number | string;
 }
+interface DailyCoverage {
+  /** Local days [firstDay, lastDay) are read from the daily rollups: the instants [from, to). */
+  firstDay: string;
+  lastDay: string;
+  from: Date;
+  to: Date;
+  /** The slice of the daily histograms and agent rows that matches the report's filter. */
+  slice: string;
+}
 interface AgentRow {
   agent_id: string;
   is_bot: boolean;
@@ -50,10 +67,24 @@ interface AgentRow {
   ds: number | string;
 }
 
+/** Count and sum of one kind of duration, with its per-second histogram and, from daily rollups, its coarse one. */
+interface DurationSums {
+  n: number;
+  sum: number;
+  histogram: Histogram;
+  coarse: Histogram;
+}
+
+function mergeHistograms(a: Histogram, b: Histogram): Histogram {
+  const merged: Histogram = new Map(a);
+  for (const [bucket, n] of b) addHistogram(merged, bucket, n);
+  return merged;
+}
+
 /** Sums and histograms of one bucket (or the totals) before they become figures. */
 class Accumulator {
   counts = new Map<string, number>();
-  durations = new Map<DurationType, { n: number; sum: number; histogram: Histogram }>();
+  durations = new Map<DurationType, DurationSums>();
 
   add(key: string, n: number): void {
     this.counts.set(key, (this.counts.get(key) ?? 0) + n);
@@ -61,10 +92,10 @@ class Accumulator {
   get(key: string): number {
     return this.counts.get(key) ?? 0;
   }
-  duration(type: DurationType): { n: number; sum: number; histogram: Histogram } {
+  duration(type: DurationType): DurationSums {
     let d = this.durations.get(type);
     if (!d) {
-      d = { n: 0, sum: 0, histogram: new Map() };
+      d = { n: 0, sum: 0, histogram: new Map(), coarse: new Map() };
       this.durations.set(type, d);
     }
     return d;
@@ -76,7 +107,9 @@ class Accumulator {
     const byPrefix = (prefix: string) => Object.fromEntries([...this.counts].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
     const durationFigures = (type: DurationType) => {
       const d = this.duration(type);
-      return { count: d.n, avgMs: d.n > 0 ? d.sum / d.n : null, medianMs: percentileMs(d.histogram, 0.5), p90Ms: percentileMs(d.histogram, 0.9) };
+      // Days read from the daily rollups hold coarse buckets: then the whole bucket is read on the coarse grid.
+      const [histogram, upperMs] = d.coarse.size === 0 ? [d.histogram, undefined] : [mergeHistograms(toCoarse(d.histogram), d.coarse), coarseUpperMs];
+      return { count: d.n, avgMs: d.n > 0 ? d.sum / d.n : null, medianMs: percentileMs(histogram, 0.5, upperMs), p90Ms: percentileMs(histogram, 0.9, upperMs) };
     };
     const handled = this.get('assigned.bot');
     const escalated = this.get('escalated');
@@ -116,6 +149,8 @@ class Accumulator {
  */
 export class AnalyticsService {
   private readonly graceMs: number;
+  /** Zones known to be registered for daily rollups (`<account> <zone>`), so a report writes nothing once known. */
+  private readonly zones = new Set<string>();
 
   constructor(
     private readonly db: Db,
@@ -159,6 +194,8 @@ export class AnalyticsService {
     const coverFrom = new Date(Math.ceil(from.getTime() / HOUR_MS) * HOUR_MS);
     const coverTo = new Date(Math.min(Math.floor(to.getTime() / HOUR_MS) * HOUR_MS, rolledUpTo?.getTime() ?? 0));
     const covered = coverFrom < coverTo;
+    if (interval === 'day') await this.registerZone(accountId, tz);
+    const daily = await this.dailyCoverage(accountId, query, from, to);
 
     const bucket = (col: RawBuilder<unknown>) => sql`(date_trunc(${interval}::text, ${col} at time zone ${tz}::text) at time zone ${tz}::text)`;
     // A UTC hour lies within one report bucket (false for hourly series in half-hour time zones, and for the hour a
@@ -178,10 +215,13 @@ export class AnalyticsService {
       ],
       sql` and `,
     );
+    // Three sources, disjoint: whole local days from the daily rollups, complete aligned hours from the hourly one, the
+    // rest from the raw record.
+    const notDaily = (col: RawBuilder<unknown>) => (daily ? sql` and not (${col} >= ${daily.from} and ${col} < ${daily.to})` : sql``);
     const rawWhere = covered
-      ? sql`${filters} and at >= ${from} and at < ${to} and not (at >= ${coverFrom} and at < ${coverTo} and ${aligned(utcHourOfAt)})`
-      : sql`${filters} and at >= ${from} and at < ${to}`;
-    const rollupWhere = sql`${filters} and hour >= ${coverFrom} and hour < ${coverTo} and ${aligned(hour)}`;
+      ? sql`${filters} and at >= ${from} and at < ${to} and not (at >= ${coverFrom} and at < ${coverTo} and ${aligned(utcHourOfAt)})${notDaily(at)}`
+      : sql`${filters} and at >= ${from} and at < ${to}${notDaily(at)}`;
+    const rollupWhere = sql`${filters} and hour >= ${coverFrom} and hour < ${coverTo} and ${aligned(hour)}${notDaily(hour)}`;
     const durationTypes = sql.join(DURATION_TYPES.map((t) => sql`${t}`));
 
     const queries: Promise<{ rows: unknown[] }>[] = [
@@ -202,7 +242,9 @@ export class AnalyticsService {
           from analytics_hourly where ${rollupWhere} and agent_id is not null group by 1, 2, 3`.execute(this.db),
       );
     }
-    const [rawCounts, rawHist, rawAgents, rollCounts, rollHist, rollAgents] = await Promise.all(queries);
+    const none = Promise.resolve({ rows: [] as unknown[] });
+    const dailyQueries: Promise<{ rows: unknown[] }>[] = daily ? this.dailyQueries(accountId, query, tz, daily) : [none, none, none];
+    const [[rawCounts, rawHist, rawAgents, rollCounts, rollHist, rollAgents], [dayCounts, dayHist, dayAgents]] = await Promise.all([Promise.all(queries), Promise.all(dailyQueries)]);
     const slots = await sql<{ b: Date | string }>`select (g at time zone ${tz}::text) as b from generate_series(
         date_trunc(${interval}::text, ${from}::timestamptz at time zone ${tz}::text),
         date_trunc(${interval}::text, (${to}::timestamptz - interval '1 microsecond') at time zone ${tz}::text),
@@ -220,14 +262,17 @@ export class AnalyticsService {
       }
       return acc;
     };
-    for (const row of [...(rawCounts?.rows ?? []), ...(rollCounts?.rows ?? [])] as CountRow[]) {
+    for (const row of [...(rawCounts?.rows ?? []), ...(rollCounts?.rows ?? []), ...(dayCounts?.rows ?? [])] as CountRow[]) {
       for (const acc of [totals, slotOf(row.b)]) addCounts(acc, row);
     }
     for (const row of [...(rawHist?.rows ?? []), ...(rollHist?.rows ?? [])] as HistRow[]) {
       for (const acc of [totals, slotOf(row.b)]) addHistogram(acc.duration(row.type as DurationType).histogram, Number(row.hb), Number(row.n));
     }
+    for (const row of (dayHist?.rows ?? []) as HistRow[]) {
+      for (const acc of [totals, slotOf(row.b)]) addHistogram(acc.duration(row.type as DurationType).coarse, Number(row.hb), Number(row.n));
+    }
     const agents = new Map<string, { isBot: boolean; counts: Map<string, { n: number; dn: number; ds: number }> }>();
-    for (const row of [...(rawAgents?.rows ?? []), ...(rollAgents?.rows ?? [])] as AgentRow[]) {
+    for (const row of [...(rawAgents?.rows ?? []), ...(rollAgents?.rows ?? []), ...(dayAgents?.rows ?? [])] as AgentRow[]) {
       let agent = agents.get(row.agent_id);
       if (!agent) {
         agent = { isBot: false, counts: new Map() };
@@ -240,14 +285,23 @@ export class AnalyticsService {
       c.ds += Number(row.ds);
       agent.counts.set(row.type, c);
     }
+    // Time in states and engaged time (agent-time.ts); agents logged in who got nothing are listed too.
+    const heldMs = new Map([...agents].map(([id, a]) => [id, HOLD_ENDING_FACTS.reduce((sum, t) => sum + (a.counts.get(t)?.ds ?? 0), 0)]));
+    const agentTime = await new AgentTimeReader(this.db, this.clock).read(
+      accountId,
+      { from, to, agentId: query.agentId, skillId: query.skillId, channel: query.channel, device: query.device },
+      heldMs,
+    );
+    for (const [id, t] of agentTime) if (!agents.has(id) && listedForTime(t)) agents.set(id, { isBot: t.isBot, counts: new Map() });
 
+    const csat = await this.csat(accountId, query, from, to);
     return {
       from: from.toISOString(),
       to: to.toISOString(),
       timeZone: tz,
       interval,
       totals: totals.figures(),
-      series: [...series.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([start, acc]) => ({ start, ...acc.figures() })),
+      series: [...series.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([start, acc]) => ({ start, ...acc.figures(), csat: csat.buckets.get(start) ?? NO_CSAT })),
       agents: [...agents.entries()]
         .map(([agentId, a]) => {
           const c = (t: string) => a.counts.get(t) ?? { n: 0, dn: 0, ds: 0 };
@@ -261,13 +315,84 @@ export class AnalyticsService {
             responseTime: { count: c('agent_message').dn, avgMs: c('agent_message').dn > 0 ? c('agent_message').ds / c('agent_message').dn : null },
             handleTime: { count: c('closed').dn, avgMs: c('closed').dn > 0 ? c('closed').ds / c('closed').dn : null },
             handleMsTotal: c('closed').ds,
+            ...agentTimeFigures(agentTime.get(agentId), c('assigned').n),
           };
         })
         .sort((x, y) => x.agentId.localeCompare(y.agentId)),
-      csat: await this.csat(accountId, query, from, to),
+      csat: csat.totals,
       conversions: await this.conversions(accountId, query, from, to, totals.figures().conversations.started),
       rolledUpTo: rolledUpTo ? rolledUpTo.toISOString() : null,
+      dailyRollup: daily ? { firstDay: daily.firstDay, endDay: daily.lastDay } : null,
     };
+  }
+
+  /**
+   * Keeps daily rollups for a zone the account asks daily reports in (up to MAX_REPORT_ZONES zones): the first such
+   * report reads the hourly rollup, and the fold it schedules fills the zone's days from the start of the record.
+   */
+  private async registerZone(accountId: string, timeZone: string): Promise<void> {
+    const key = `${accountId} ${timeZone}`;
+    if (this.zones.has(key)) return;
+    const registered = await this.db.transaction().execute(async (trx) => {
+      const zones = await trx.selectFrom('analytics_report_zones').select('time_zone').where('account_id', '=', accountId).execute();
+      if (zones.some((z) => z.time_zone === timeZone)) return 'known';
+      if (zones.length >= MAX_REPORT_ZONES) return 'full';
+      const inserted = await trx
+        .insertInto('analytics_report_zones')
+        .values({ account_id: accountId, time_zone: timeZone, registered_at: this.clock.now(), folded_to: null })
+        .onConflict((oc) => oc.columns(['account_id', 'time_zone']).doNothing())
+        .executeTakeFirst();
+      return Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0 ? 'new' : 'known';
+    });
+    if (registered === 'full') return;
+    this.zones.add(key);
+    if (registered === 'new') {
+      this.logger.info({ accountId, timeZone }, 'analytics: daily rollups kept for a new report time zone');
+      await this.scheduleRollUp();
+    }
+  }
+
+  /** The whole local days of the period the zone's daily rollups hold, when the report's filters allow reading them. */
+  private async dailyCoverage(accountId: string, query: AnalyticsReportQuery, from: Date, to: Date): Promise<DailyCoverage | null> {
+    if (query.interval !== 'day' || query.agentId) return null;
+    const filters = [query.skillId ? `skill:${query.skillId}` : null, query.channel ? `channel:${query.channel}` : null, query.device ? `device:${query.device}` : null].filter(
+      (f): f is string => f !== null,
+    );
+    // The daily histograms and agent rows are sliced by one dimension at a time; combined filters read the hourly path.
+    if (filters.length > 1) return null;
+    const tz = query.timeZone;
+    const row = (
+      await sql<{ first_day: string; last_day: string; from_i: Date | string; to_i: Date | string }>`
+        select first_day::text, last_day::text, (first_day::timestamp at time zone ${tz}::text) as from_i, (last_day::timestamp at time zone ${tz}::text) as to_i
+        from (
+          select (case when date_trunc('day', ${from}::timestamptz at time zone ${tz}::text) = (${from}::timestamptz at time zone ${tz}::text)
+                    then (${from}::timestamptz at time zone ${tz}::text)::date
+                    else (${from}::timestamptz at time zone ${tz}::text)::date + 1 end) as first_day,
+                 least((${to}::timestamptz at time zone ${tz}::text)::date, folded_to) as last_day
+          from analytics_report_zones where account_id = ${accountId} and time_zone = ${tz} and folded_to is not null
+        ) as days
+        where first_day < last_day`.execute(this.db)
+    ).rows[0];
+    if (!row) return null;
+    return { firstDay: row.first_day, lastDay: row.last_day, from: new Date(row.from_i), to: new Date(row.to_i), slice: filters[0] ?? '' };
+  }
+
+  /** Counts, coarse histograms and agent rows of the covered days, in the shapes of the other sources' rows. */
+  private dailyQueries(accountId: string, query: AnalyticsReportQuery, tz: string, daily: DailyCoverage): Promise<{ rows: unknown[] }>[] {
+    const days = sql`account_id = ${accountId} and time_zone = ${tz} and day >= ${daily.firstDay}::date and day < ${daily.lastDay}::date`;
+    const counted = sql.join(
+      [days, ...(query.skillId ? [sql`skill_id = ${query.skillId}`] : []), ...(query.channel ? [sql`channel = ${query.channel}`] : []), ...(query.device ? [sql`device = ${query.device}`] : [])],
+      sql` and `,
+    );
+    const b = sql`(day::timestamp at time zone ${tz}::text)`;
+    return [
+      sql<CountRow>`select ${b} as b, type, reason, channel, device, is_bot, sum(count) as n, sum(duration_count) as dn, sum(duration_sum) as ds
+        from analytics_daily where ${counted} group by 1, 2, 3, 4, 5, 6`.execute(this.db),
+      sql<HistRow>`select ${b} as b, type, (kv.key)::int as hb, sum((kv.value)::int) as n
+        from analytics_daily_durations, jsonb_each_text(histogram) as kv where ${days} and slice = ${daily.slice} group by 1, 2, 3`.execute(this.db),
+      sql<AgentRow>`select agent_id, is_bot, type, sum(count) as n, sum(duration_count) as dn, sum(duration_sum) as ds
+        from analytics_daily_agents where ${days} and slice = ${daily.slice} group by 1, 2, 3`.execute(this.db),
+    ];
   }
 
   async reportCsv(principal: Principal, query: AnalyticsReportQuery): Promise<string> {
@@ -279,7 +404,7 @@ export class AnalyticsService {
    * recomputed from its raw facts (delete, then insert the aggregate), so folding it again is harmless. Serialised
    * across nodes by an advisory lock.
    */
-  async rollUp(): Promise<{ hours: number }> {
+  async rollUp(): Promise<{ hours: number; days: number }> {
     const target = new Date(Math.floor((this.clock.now().getTime() - this.graceMs) / HOUR_MS) * HOUR_MS);
     let hours = 0;
     for (;;) {
@@ -320,53 +445,137 @@ export class AnalyticsService {
       hours += folded;
       if (folded === 0) break;
     }
-    if (hours > 0) this.logger.debug({ hours }, 'analytics rolled up');
-    return { hours };
+    const days = await this.foldDaily();
+    if (hours > 0 || days > 0) this.logger.debug({ hours, days }, 'analytics rolled up');
+    return { hours, days };
   }
 
-  private async csat(accountId: string, query: AnalyticsReportQuery, from: Date, to: Date): Promise<AnalyticsReport['csat']> {
+  /**
+   * Folds, for each account and report zone, every local day that ended (at least the grace ago) since the zone's
+   * watermark, into the daily rollups: recomputed from the raw record, a batch of days per transaction, under the
+   * rollup's advisory lock. A newly registered zone starts at the account's first fact.
+   */
+  private async foldDaily(): Promise<number> {
+    const until = new Date(this.clock.now().getTime() - this.graceMs);
+    const zones = await this.db.selectFrom('analytics_report_zones').select(['account_id', 'time_zone']).execute();
+    const durationTypes = sql.join(DURATION_TYPES.map((t) => sql`${t}`));
+    const agentTypes = sql.join(AGENT_TYPES.map((t) => sql`${t}`));
+    let total = 0;
+    for (const { account_id: accountId, time_zone: tz } of zones) {
+      for (;;) {
+        const folded = await this.db.transaction().execute(async (trx) => {
+          await sql`select pg_advisory_xact_lock(hashtext('parley:analytics:rollup'))`.execute(trx);
+          const state = (
+            await sql<{ folded_to: string | null; target: string; first: string | null }>`
+              select folded_to::text as folded_to, ((${until}::timestamptz at time zone ${tz}::text)::date)::text as target,
+                case when folded_to is null then
+                  (select ((min(at) at time zone ${tz}::text)::date)::text from analytics_events where account_id = ${accountId})
+                end as first
+              from analytics_report_zones where account_id = ${accountId} and time_zone = ${tz}`.execute(trx)
+          ).rows[0];
+          if (!state) return 0;
+          const start = state.folded_to ?? state.first ?? state.target;
+          if (start >= state.target) {
+            if (state.folded_to === null) await this.setFoldedTo(trx, accountId, tz, state.target);
+            return 0;
+          }
+          const end = minDay(addDays(start, DAYS_PER_FOLD), state.target);
+          const zone = sql`account_id = ${accountId} and time_zone = ${tz} and day >= ${start}::date and day < ${end}::date`;
+          for (const table of ['analytics_daily', 'analytics_daily_durations', 'analytics_daily_agents'] as const) {
+            await sql`delete from ${sql.table(table)} where ${zone}`.execute(trx);
+          }
+          const facts = sql`from analytics_events where account_id = ${accountId}
+            and at >= (${start}::date::timestamp at time zone ${tz}::text) and at < (${end}::date::timestamp at time zone ${tz}::text)`;
+          const day = sql`((at at time zone ${tz}::text)::date)`;
+          const slice = sql.raw(
+            "case when grouping(skill_id) = 0 then 'skill:' || coalesce(skill_id::text, '') when grouping(channel) = 0 then 'channel:' || channel when grouping(device) = 0 then 'device:' || device else '' end",
+          );
+          await sql`insert into analytics_daily (account_id, time_zone, day, type, skill_id, is_bot, channel, device, reason, count, duration_count, duration_sum)
+            select ${accountId}, ${tz}, ${day}, type, skill_id, is_bot, channel, device, detail->>'reason', count(*), count(duration_ms), coalesce(sum(duration_ms), 0)
+            ${facts} group by 3, 4, 5, 6, 7, 8, 9`.execute(trx);
+          await sql`insert into analytics_daily_durations (account_id, time_zone, day, type, slice, histogram)
+            select ${accountId}, ${tz}, day, type, slice, jsonb_object_agg(cb::text, n)
+            from (
+              select day, type, ${slice} as slice, cb, count(*) as n
+              from (select ${day} as day, type, skill_id, channel, device, width_bucket(${sql.raw(bucketSql('duration_ms'))}, ${sql.raw(COARSE_THRESHOLDS_SQL)}) as cb
+                ${facts} and duration_ms is not null and type in (${durationTypes})) as e
+              group by grouping sets ((day, type, cb), (day, type, skill_id, cb), (day, type, channel, cb), (day, type, device, cb))
+            ) as g
+            group by day, type, slice`.execute(trx);
+          await sql`insert into analytics_daily_agents (account_id, time_zone, day, slice, agent_id, is_bot, type, count, duration_count, duration_sum)
+            select ${accountId}, ${tz}, day, ${slice}, agent_id, is_bot, type, count(*), count(duration_ms), coalesce(sum(duration_ms), 0)
+            from (select ${day} as day, agent_id, is_bot, type, skill_id, channel, device, duration_ms ${facts} and agent_id is not null and type in (${agentTypes})) as e
+            group by grouping sets ((day, agent_id, is_bot, type), (day, agent_id, is_bot, type, skill_id), (day, agent_id, is_bot, type, channel), (day, agent_id, is_bot, type, device))`.execute(
+            trx,
+          );
+          await this.setFoldedTo(trx, accountId, tz, end);
+          return daysBetween(start, end);
+        });
+        total += folded;
+        if (folded === 0) break;
+      }
+    }
+    return total;
+  }
+
+  private async setFoldedTo(trx: Transaction<Schema>, accountId: string, timeZone: string, day: string): Promise<void> {
+    await trx.updateTable('analytics_report_zones').set({ folded_to: day }).where('account_id', '=', accountId).where('time_zone', '=', timeZone).execute();
+  }
+
+  /**
+   * CSAT of the period and of each bucket (the report's `date_trunc(interval, … at time zone tz)` buckets): responses
+   * by their answer time, surveys by the time they were asked (answered whenever). Two grouped queries over the
+   * engagement tables' (account, time) indexes; the survey query joins `conversations` (device) and
+   * `conversation_routing` (skill) only when such a filter asks for them.
+   */
+  private async csat(accountId: string, query: AnalyticsReportQuery, from: Date, to: Date): Promise<{ totals: AnalyticsReport['csat']; buckets: Map<string, AnalyticsReport['csat']> }> {
+    const bucket = (col: RawBuilder<unknown>) => sql<Date | string>`(date_trunc(${query.interval}::text, ${col} at time zone ${query.timeZone}::text) at time zone ${query.timeZone}::text)`;
     let responses = this.db
       .selectFrom('csat_responses')
-      .select(['score', (eb) => eb.fn.countAll<string>().as('n')])
+      .select([bucket(sql.ref('at')).as('b'), 'score', (eb) => eb.fn.countAll<string>().as('n')])
       .where('account_id', '=', accountId)
       .where('at', '>=', from)
       .where('at', '<', to)
-      .groupBy('score');
+      .groupBy([sql`1`, 'score']);
     if (query.skillId) responses = responses.where('skill_id', '=', query.skillId);
     if (query.agentId) responses = responses.where('agent_id', '=', query.agentId);
     if (query.channel) responses = responses.where('channel', '=', query.channel);
     if (query.device) responses = responses.where('device', '=', query.device);
     let asked = this.db
       .selectFrom('csat_surveys as s')
-      .innerJoin('conversations as c', 'c.id', 's.conversation_id')
-      .leftJoin('conversation_routing as r', 'r.conversation_id', 's.conversation_id')
-      .select([(eb) => eb.fn.countAll<string>().as('asked'), (eb) => eb.fn.countAll<string>().filterWhere('s.answered_at', 'is not', null).as('answered')])
+      .select([bucket(sql.ref('s.asked_at')).as('b'), (eb) => eb.fn.countAll<string>().as('asked'), (eb) => eb.fn.countAll<string>().filterWhere('s.answered_at', 'is not', null).as('answered')])
       .where('s.account_id', '=', accountId)
       .where('s.asked_at', '>=', from)
-      .where('s.asked_at', '<', to);
-    if (query.skillId) asked = asked.where('r.skill_id', '=', query.skillId);
+      .where('s.asked_at', '<', to)
+      .groupBy(sql`1`);
+    if (query.skillId) {
+      const skillId = query.skillId;
+      asked = asked.where(({ exists, selectFrom }) =>
+        exists(selectFrom('conversation_routing as r').select(sql`1`.as('one')).whereRef('r.conversation_id', '=', 's.conversation_id').where('r.skill_id', '=', skillId)),
+      );
+    }
+    if (query.device) {
+      const device = query.device;
+      asked = asked.where(({ exists, selectFrom }) => exists(selectFrom('conversations as c').select(sql`1`.as('one')).whereRef('c.id', '=', 's.conversation_id').where('c.device', '=', device)));
+    }
     if (query.agentId) asked = asked.where('s.agent_id', '=', query.agentId);
     if (query.channel) asked = asked.where('s.channel', '=', query.channel);
-    if (query.device) asked = asked.where('c.device', '=', query.device);
-    const [rows, survey] = await Promise.all([responses.execute(), asked.executeTakeFirst()]);
-    const distribution = { '1': 0, '2': 0, '3': 0, '4': 0, '5': 0 };
-    let n = 0;
-    let sum = 0;
-    for (const row of rows) {
-      const k = String(row.score) as keyof typeof distribution;
-      distribution[k] = Number(row.n);
-      n += Number(row.n);
-      sum += Number(row.n) * row.score;
-    }
-    const askedCount = Number(survey?.asked ?? 0);
-    return {
-      responses: n,
-      averageScore: n > 0 ? sum / n : null,
-      distribution,
-      satisfiedShare: n > 0 ? (distribution['4'] + distribution['5']) / n : null,
-      asked: askedCount,
-      responseRate: askedCount > 0 ? Number(survey?.answered ?? 0) / askedCount : null,
+    const [rows, surveys] = await Promise.all([responses.execute(), asked.execute()]);
+
+    const totals = new CsatCounts();
+    const buckets = new Map<string, CsatCounts>();
+    const of = (b: Date | string) => {
+      const key = iso(b);
+      let counts = buckets.get(key);
+      if (!counts) {
+        counts = new CsatCounts();
+        buckets.set(key, counts);
+      }
+      return counts;
     };
+    for (const row of rows) for (const c of [totals, of(row.b)]) c.addResponses(row.score, Number(row.n));
+    for (const row of surveys) for (const c of [totals, of(row.b)]) c.addSurveys(Number(row.asked), Number(row.answered));
+    return { totals: totals.figures(), buckets: new Map([...buckets].map(([key, c]) => [key, c.figures()])) };
   }
 
   private async conversions(accountId: string, query: AnalyticsReportQuery, from: Date, to: Date, started: number): Promise<AnalyticsReport['conversions']> {
@@ -425,6 +634,38 @@ export class AnalyticsService {
   }
 }
 
+/** CSAT counts of one bucket (or the period) before they become figures. */
+class CsatCounts {
+  private readonly distribution = { '1': 0, '2': 0, '3': 0, '4': 0, '5': 0 };
+  private asked = 0;
+  private answered = 0;
+
+  addResponses(score: number, n: number): void {
+    const k = String(score) as keyof typeof this.distribution;
+    this.distribution[k] += n;
+  }
+  addSurveys(asked: number, answered: number): void {
+    this.asked += asked;
+    this.answered += answered;
+  }
+  figures(): AnalyticsReport['csat'] {
+    const d = this.distribution;
+    const n = d['1'] + d['2'] + d['3'] + d['4'] + d['5'];
+    const sum = d['1'] + 2 * d['2'] + 3 * d['3'] + 4 * d['4'] + 5 * d['5'];
+    return {
+      responses: n,
+      averageScore: n > 0 ? sum / n : null,
+      distribution: { ...d },
+      satisfiedShare: n > 0 ? (d['4'] + d['5']) / n : null,
+      asked: this.asked,
+      responseRate: this.asked > 0 ? this.answered / this.asked : null,
+    };
+  }
+}
+
+/** A bucket without surveys or responses. */
+const NO_CSAT = new CsatCounts().figures();
+
 function addCounts(acc: Accumulator, row: CountRow): void {
   const n = Number(row.n);
   switch (row.type) {
@@ -452,6 +693,19 @@ function addCounts(acc: Accumulator, row: CountRow): void {
     d.n += Number(row.dn);
     d.sum += Number(row.ds);
   }
+}
+
+/** 'YYYY-MM-DD' plus n days. */
+function addDays(day: string, n: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
+}
+
+function minDay(a: string, b: string): string {
+  return a < b ? a : b;
+}
+
+function daysBetween(a: string, b: string): number {
+  return Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / DAY_MS);
 }
 
 function iso(value: Date | string): string {

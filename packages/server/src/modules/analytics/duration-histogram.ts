@@ -30,7 +30,7 @@ export function addHistogram(into: Histogram, bucket: number, count: number): vo
 }
 
 /** Nearest-rank percentile (the smallest value with at least p of the values at or below it), from buckets. */
-export function percentileMs(histogram: Histogram, p: number): number | null {
+export function percentileMs(histogram: Histogram, p: number, upperMs: (bucket: number) => number = bucketUpperMs): number | null {
   let total = 0;
   for (const n of histogram.values()) total += n;
   if (total === 0) return null;
@@ -38,7 +38,67 @@ export function percentileMs(histogram: Histogram, p: number): number | null {
   let seen = 0;
   for (const bucket of [...histogram.keys()].sort((a, b) => a - b)) {
     seen += histogram.get(bucket) ?? 0;
-    if (seen >= rank) return bucketUpperMs(bucket);
+    if (seen >= rank) return upperMs(bucket);
   }
   return null;
+}
+
+/**
+ * The coarse grid of the daily rollups: a year of per-second buckets is too many to read within a second, so daily
+ * histograms group the per-second buckets into wider ones with round upper edges: every second up to 30 s, then 2 s
+ * up to a minute, 5 s up to 2 minutes, 10 s up to 5 minutes, 20 s up to 10 minutes, 30 s up to 20 minutes, a minute up
+ * to an hour; beyond an hour the 5 % buckets are already coarse. A percentile from this grid is the upper edge of its
+ * bucket: at most 1 s above the true value up to 30 s and at most 8.3 % above it beyond (60 s → 65 s is the widest).
+ *
+ * `COARSE_UPPER[i]` is the last per-second bucket of coarse bucket i, so a coarse bucket is a union of fine buckets and
+ * folding fine into coarse is exact. SQL maps with `width_bucket(fine, COARSE_UPPER + 1)`.
+ */
+export const COARSE_UPPER: readonly number[] = (() => {
+  const edges = [0];
+  const steps: [upTo: number, step: number][] = [
+    [30, 1],
+    [60, 2],
+    [120, 5],
+    [300, 10],
+    [600, 20],
+    [1200, 30],
+    [3600, 60],
+  ];
+  let edge = 0;
+  for (const [upTo, step] of steps) {
+    while (edge < upTo) {
+      edge += step;
+      edges.push(edge);
+    }
+  }
+  const linear = LINEAR_LIMIT_MS / 1000;
+  for (let k = 1; k <= 600; k++) edges.push(linear + k);
+  return edges;
+})();
+
+/** The thresholds `width_bucket` takes to map a fine bucket to its coarse bucket (a literal int array for SQL). */
+export const COARSE_THRESHOLDS_SQL = `'{${COARSE_UPPER.map((u) => u + 1).join(',')}}'::int[]`;
+
+/** The coarse bucket holding a fine bucket: the first i with COARSE_UPPER[i] ≥ fine (as SQL's width_bucket does). */
+export function coarseOf(fine: number): number {
+  let lo = 0;
+  let hi = COARSE_UPPER.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((COARSE_UPPER[mid] ?? 0) < fine) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The upper edge (ms) of a coarse bucket. */
+export function coarseUpperMs(coarse: number): number {
+  return bucketUpperMs(COARSE_UPPER[Math.min(coarse, COARSE_UPPER.length - 1)] ?? 0);
+}
+
+/** A fine histogram regrouped on the coarse grid. */
+export function toCoarse(fine: Histogram): Histogram {
+  const coarse: Histogram = new Map();
+  for (const [bucket, n] of fine) addHistogram(coarse, coarseOf(bucket), n);
+  return coarse;
 }

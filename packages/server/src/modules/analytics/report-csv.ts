@@ -35,15 +35,54 @@ const COLUMNS: readonly (readonly [string, (f: AnalyticsFigures) => number | nul
   ['bot_escalation_rate', (f) => f.bots.escalationRate],
 ];
 
-/** The report's series as CSV (RFC 4180): one row per interval, then a `total` row. Empty cells are nulls. */
+type Csat = AnalyticsReport['csat'];
+
+/** CSAT of the interval (responses given in it, surveys asked in it) and of the period on the `total` row. */
+const CSAT_COLUMNS: readonly (readonly [string, (c: Csat) => number | null])[] = [
+  ['csat_responses', (c) => c.responses],
+  ['csat_average_score', (c) => c.averageScore],
+  ['csat_satisfied_share', (c) => c.satisfiedShare],
+  ...(['1', '2', '3', '4', '5'] as const).map((score) => [`csat_score_${score}`, (c: Csat) => c.distribution[score] ?? 0] as const),
+  ['csat_asked', (c) => c.asked],
+  ['csat_response_rate', (c) => c.responseRate],
+];
+
+type AgentFigures = AnalyticsReport['agents'][number];
+
+const AGENT_COLUMNS: readonly (readonly [string, (a: AgentFigures) => number | string | boolean | null])[] = [
+  ['agent_id', (a) => a.agentId],
+  ['is_bot', (a) => a.isBot],
+  ['assigned', (a) => a.assigned],
+  ['answers', (a) => a.answers],
+  ['closed', (a) => a.closed],
+  ['transfers', (a) => a.transfers],
+  ['response_time_avg_ms', (a) => a.responseTime.avgMs],
+  ['handle_time_avg_ms', (a) => a.handleTime.avgMs],
+  ['handle_ms_total', (a) => a.handleMsTotal],
+  ['logged_in_ms', (a) => a.loggedInMs],
+  ['online_ms', (a) => a.onlineMs],
+  ['away_ms', (a) => a.awayMs],
+  ['back_soon_ms', (a) => a.backSoonMs],
+  ['engaged_ms', (a) => a.engagedMs],
+  ['conversations_per_online_hour', (a) => a.conversationsPerOnlineHour],
+  ['concurrency', (a) => a.concurrency],
+  ['utilisation', (a) => a.utilisation],
+];
+
+/**
+ * The report as CSV (RFC 4180 rows): the series, one row per interval, then a `total` row; after an empty line, the
+ * agents, one row each (the figures of the whole period). Empty cells are nulls.
+ */
 export function reportToCsv(report: AnalyticsReport): string {
-  const header = ['start', ...COLUMNS.map(([name]) => name)];
-  const row = (start: string, f: AnalyticsFigures) => [start, ...COLUMNS.map(([, get]) => cell(get(f)))];
-  const lines = [header, ...report.series.map((s) => row(s.start, s)), row('total', report.totals)];
-  return `${lines.map((l) => l.join(',')).join('\r\n')}\r\n`;
+  const header = ['start', ...COLUMNS.map(([name]) => name), ...CSAT_COLUMNS.map(([name]) => name)];
+  const row = (start: string, f: AnalyticsFigures, csat: Csat | undefined) => [start, ...COLUMNS.map(([, get]) => cell(get(f))), ...CSAT_COLUMNS.map(([, get]) => cell(csat ? get(csat) : null))];
+  const lines = [header, ...report.series.map((s) => row(s.start, s, s.csat)), row('total', report.totals, report.csat)];
+  const agentLines = [AGENT_COLUMNS.map(([name]) => name), ...report.agents.map((a) => AGENT_COLUMNS.map(([, get]) => cell(get(a))))];
+  return `${[...lines, [], ...agentLines].map((l) => l.join(',')).join('\r\n')}\r\n`;
 }
 
-function cell(value: number | null): string {
+function cell(value: number | string | boolean | null): string {
   if (value === null) return '';
+  if (typeof value !== 'number') return String(value);
   return Number.isInteger(value) ? String(value) : String(Math.round(value * 10_000) / 10_000);
 }

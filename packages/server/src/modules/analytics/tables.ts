@@ -5,7 +5,7 @@ type Timestamp = ColumnType<Date, Date | string, Date | string>;
 /** bigint and numeric columns are read as strings by the drivers; written as numbers. */
 type BigintColumn = ColumnType<string, number | string, number | string>;
 
-export type AnalyticsFactType = 'started' | 'queued' | 'assigned' | 'first_response' | 'consumer_message' | 'agent_message' | 'transferred' | 'escalated' | 'closed';
+export type AnalyticsFactType = 'started' | 'queued' | 'assigned' | 'first_response' | 'consumer_message' | 'agent_message' | 'transferred' | 'escalated' | 'closed' | 'released';
 
 /** The record: one row per fact, written in the transaction of the change it records (the truth the reports read). */
 export interface AnalyticsEventsTable {
@@ -20,10 +20,13 @@ export interface AnalyticsEventsTable {
   is_bot: boolean;
   channel: Channel;
   device: DeviceType;
-  /** assigned: wait; first_response: time to first response; agent_message: response time; closed: handle time. */
+  /**
+   * assigned: wait; first_response: time to first response; agent_message: response time; closed: handle time;
+   * transferred, escalated, released: how long the agent it left held it (engaged time, agent-time.ts).
+   */
   duration_ms: BigintColumn | null;
   value: BigintColumn | null;
-  /** closed: reason; escalated: reason; transferred: target skill/agent. */
+  /** closed: reason; escalated: reason; transferred: target skill/agent; released: reason (offline, reassigned). */
   detail: JSONColumnType<Record<string, unknown> | null, string | null, string | null>;
 }
 
@@ -54,8 +57,66 @@ export interface AnalyticsRollupStateTable {
   rolled_up_to: Timestamp;
 }
 
+/** Time zones an account reports in by day; each has daily rollups, folded up to (not including) `folded_to`. */
+export interface AnalyticsReportZonesTable {
+  account_id: string;
+  time_zone: string;
+  registered_at: Timestamp;
+  /** The first local day not folded yet; null until the first fold. Read as 'YYYY-MM-DD' text. */
+  folded_to: ColumnType<string | null, string | null, string | null>;
+}
+
+type LocalDate = ColumnType<string, string, string>;
+
+/** Daily counts in one zone: one row per (local day, fact type, skill, bot, channel, device, reason), no agent. */
+export interface AnalyticsDailyTable {
+  account_id: string;
+  time_zone: string;
+  day: LocalDate;
+  type: AnalyticsFactType;
+  skill_id: string | null;
+  is_bot: boolean;
+  channel: Channel;
+  device: DeviceType;
+  reason: string | null;
+  count: number;
+  duration_count: number;
+  duration_sum: BigintColumn;
+}
+
+/**
+ * Daily duration histograms on the coarse grid (duration-histogram.ts), per slice: '' (the account), 'skill:<id>',
+ * 'channel:<channel>' or 'device:<device>', so a report filtered by one of them reads only its own rows.
+ */
+export interface AnalyticsDailyDurationsTable {
+  account_id: string;
+  time_zone: string;
+  day: LocalDate;
+  type: AnalyticsFactType;
+  slice: string;
+  histogram: JSONColumnType<Record<string, number>, string, string>;
+}
+
+/** Daily per-agent counts, per slice as above. */
+export interface AnalyticsDailyAgentsTable {
+  account_id: string;
+  time_zone: string;
+  day: LocalDate;
+  slice: string;
+  agent_id: string;
+  is_bot: boolean;
+  type: AnalyticsFactType;
+  count: number;
+  duration_count: number;
+  duration_sum: BigintColumn;
+}
+
 export interface AnalyticsTables {
   analytics_events: AnalyticsEventsTable;
   analytics_hourly: AnalyticsHourlyTable;
   analytics_rollup_state: AnalyticsRollupStateTable;
+  analytics_report_zones: AnalyticsReportZonesTable;
+  analytics_daily: AnalyticsDailyTable;
+  analytics_daily_durations: AnalyticsDailyDurationsTable;
+  analytics_daily_agents: AnalyticsDailyAgentsTable;
 }

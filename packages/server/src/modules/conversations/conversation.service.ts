@@ -91,6 +91,8 @@ export type ConversationActivity =
       note: string | null;
       /** Set when a bot handed the conversation to humans. */
       escalation: { reason: 'bot_requested' | 'consumer_requested' | 'bot_timeout' | 'bot_error' } | null;
+      /** How long `fromAgentId` held it, from their assignment (null when nobody held it). */
+      heldMs?: number | null;
     }
   // Routing's facts for the analytics record (derived from the routing row the transaction already holds).
   /** A conversation started, with the skill routing gave it. */
@@ -104,7 +106,12 @@ export type ConversationActivity =
   /** An agent or bot got the conversation; `waitMs` from entering the queue (null when it was not queued). */
   | { type: 'assigned'; agentId: string; isBot: boolean; skillId: string | null; waitMs: number | null }
   /** Closed; `handleMs` from the last holder's assignment (null when nobody held it). */
-  | { type: 'closed'; reason: 'consumer' | 'agent' | 'system' | 'timeout'; skillId: string | null; agentId: string | null; handleMs: number | null };
+  | { type: 'closed'; reason: 'consumer' | 'agent' | 'system' | 'timeout'; skillId: string | null; agentId: string | null; handleMs: number | null }
+  /**
+   * The agent stopped holding it without a close or a transfer: they went offline (or lost their connection) and it
+   * went back to the queue, or a manager gave it to someone else. `heldMs` from their assignment.
+   */
+  | { type: 'released'; reason: 'offline' | 'reassigned'; agentId: string; skillId: string | null; heldMs: number | null };
 
 /**
  * Something that must happen in the same transaction as a conversation's events are stored: outbound webhook

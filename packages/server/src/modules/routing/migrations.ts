@@ -114,4 +114,26 @@ export const routingMigrations: Record<string, Migration> = {
       await db.schema.alterTable('conversation_routing').addColumn('first_response_at', 'timestamptz').execute();
     },
   },
+  '2026_12_14_0010_routing_agent_state_periods': {
+    async up(db: Kysely<unknown>) {
+      // Agents' state history for the analytics (logged-in, online, away time): one row per period of one state, the
+      // current one open (ended_at null). Written by routing in the transaction of each change, with its clock.
+      await db.schema
+        .createTable('agent_state_periods')
+        .addColumn('id', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity())
+        .addColumn('account_id', 'uuid', (c) => c.notNull())
+        .addColumn('user_id', 'uuid', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull().check(sql`state in ('online', 'away', 'back_soon', 'offline')`))
+        .addColumn('reason', 'text')
+        .addColumn('started_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('ended_at', 'timestamptz')
+        .addCheckConstraint('agent_state_periods_ordered', sql`ended_at is null or ended_at >= started_at`)
+        .execute();
+      // At most one open period per agent; reads by account and time overlap (started before the end of the period
+      // asked for, ended after its start or still open: the planner takes whichever side is narrower).
+      await sql`create unique index agent_state_periods_open on agent_state_periods (user_id) where ended_at is null`.execute(db);
+      await sql`create index agent_state_periods_account_started on agent_state_periods (account_id, started_at)`.execute(db);
+      await sql`create index agent_state_periods_account_ended on agent_state_periods (account_id, ended_at)`.execute(db);
+    },
+  },
 };

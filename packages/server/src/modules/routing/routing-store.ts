@@ -1,4 +1,4 @@
-import type { AgentStatus, ConversationEvent, ConversationRouting, RoutingSettings, Skill } from '@parley/protocol';
+import type { AgentState, AgentStatus, ConversationEvent, ConversationRouting, RoutingSettings, Skill } from '@parley/protocol';
 import { type ExpressionBuilder, type Selectable, sql, type Transaction } from 'kysely';
 import type { Clock } from '../../core/clock.ts';
 import { topics, type EventBus } from '../../infra/bus/event-bus.ts';
@@ -49,6 +49,21 @@ export function freshSince(now: Date, heartbeatMs: number): Date {
 /** Serialises routing decisions of one account across every node: the database, not a process, decides. */
 export async function lockAccountRouting(trx: Trx, accountId: string): Promise<void> {
   await sql`select pg_advisory_xact_lock(hashtext(${`parley:routing:${accountId}`}))`.execute(trx);
+}
+
+/**
+ * The agent's state history follows a change of state (or reason): the open period ends now and the new one starts.
+ * Called in the transaction of the change, under the account's routing lock; `now` is the service clock's.
+ */
+export async function recordStatePeriod(trx: Trx, accountId: string, userId: string, state: AgentState, reason: string | null, now: Date): Promise<void> {
+  // greatest(): nodes' clocks may differ a little; a period never ends before it started.
+  await trx
+    .updateTable('agent_state_periods')
+    .set({ ended_at: sql<Date>`greatest(started_at, ${now}::timestamptz)` })
+    .where('user_id', '=', userId)
+    .where('ended_at', 'is', null)
+    .execute();
+  await trx.insertInto('agent_state_periods').values({ account_id: accountId, user_id: userId, state, reason, started_at: now, ended_at: null }).execute();
 }
 
 export async function loadSettings(db: Db | Trx, accountId: string): Promise<RoutingSettings> {

@@ -26,7 +26,19 @@ import type { Logger } from '../../infra/telemetry/logger.ts';
 import type { ConversationActivity, ConversationRoutingPort, ConversationService } from '../conversations/index.ts';
 import { isWithinBusinessHours } from './business-hours.ts';
 import { noticeWaiting, queuePosition, type RouterDeps, routeAccount } from './router.ts';
-import { AfterCommit, DEFAULT_SETTINGS, loadAgentStatuses, loadSettings, lockAccountRouting, type RoutingRow, freshSince, toConversationRouting, toSkill, type Trx } from './routing-store.ts';
+import {
+  AfterCommit,
+  DEFAULT_SETTINGS,
+  freshSince,
+  loadAgentStatuses,
+  loadSettings,
+  lockAccountRouting,
+  type RoutingRow,
+  recordStatePeriod,
+  toConversationRouting,
+  toSkill,
+  type Trx,
+} from './routing-store.ts';
 
 /** The live view's messages per minute are counted over this window. */
 const LIVE_MESSAGES_WINDOW_MS = 5 * 60_000;
@@ -418,6 +430,7 @@ export class RoutingService {
         .values({ user_id: userId, account_id: accountId, state, reason, state_since: now, max_conversations: null })
         .onConflict((oc) => oc.column('user_id').doUpdateSet(changed ? { state, reason, state_since: now } : { state, reason }))
         .execute();
+      if (changed) await recordStatePeriod(trx, accountId, userId, state, reason, now);
       if (state !== 'online') await this.returnOffers(trx, accountId, userId, after);
       if (state === 'offline') await this.backToQueue(trx, accountId, userId, after);
       after.agent(userId);
@@ -478,11 +491,17 @@ export class RoutingService {
    * lost) go to people: that is an escalation, so no other bot takes them and the agent is told why.
    */
   private async backToQueue(trx: Trx, accountId: string, userId: string, after: AfterCommit): Promise<void> {
-    const held = await trx.selectFrom('conversation_routing').select('conversation_id').where('account_id', '=', accountId).where('status', '=', 'assigned').where('agent_id', '=', userId).execute();
+    const held = await trx
+      .selectFrom('conversation_routing')
+      .select(['conversation_id', 'skill_id', 'assigned_at'])
+      .where('account_id', '=', accountId)
+      .where('status', '=', 'assigned')
+      .where('agent_id', '=', userId)
+      .execute();
     if (held.length === 0) return;
     const user = await trx.selectFrom('users').select(['role', 'name']).where('id', '=', userId).executeTakeFirst();
     const now = this.clock.now();
-    for (const { conversation_id } of held) {
+    for (const { conversation_id, skill_id, assigned_at } of held) {
       const conversation = await this.conversations.lockForUpdate(trx, conversation_id, accountId);
       // The list was read before this conversation's lock: it may have been closed, transferred or taken meanwhile.
       if (conversation.state !== 'open' || conversation.assigned_agent_id !== userId) continue;
@@ -512,6 +531,13 @@ export class RoutingService {
         }))
         .where('conversation_id', '=', conversation_id)
         .execute();
+      await this.conversations.recordActivity(trx, conversation, {
+        type: 'released',
+        reason: 'offline',
+        agentId: userId,
+        skillId: skill_id,
+        heldMs: assigned_at ? now.getTime() - assigned_at.getTime() : null,
+      });
       after.conversation(conversation_id, events);
     }
   }
@@ -669,6 +695,7 @@ export class RoutingService {
       toAgentId: input.agentId,
       note: input.transferNote,
       escalation: input.escalation,
+      heldMs: conversation.assigned_agent_id && row.assigned_at ? now.getTime() - row.assigned_at.getTime() : null,
     });
     after.conversation(conversation.id, events);
     if (conversation.assigned_agent_id) after.agent(conversation.assigned_agent_id);
@@ -732,6 +759,14 @@ export class RoutingService {
         .where('conversation_id', '=', conversation.id)
         .execute();
       await this.touchAgent(trx, accountId, agentId, { last_assigned_at: now });
+      if (previous && row.agent_id === previous && row.status === 'assigned')
+        await this.conversations.recordActivity(trx, conversation, {
+          type: 'released',
+          reason: 'reassigned',
+          agentId: previous,
+          skillId: row.skill_id,
+          heldMs: row.assigned_at ? now.getTime() - row.assigned_at.getTime() : null,
+        });
       after.conversation(conversation.id, await this.conversations.assignAgent(trx, conversation, { id: agent.id, name: agent.name, isBot: agent.role === 'bot' }));
       await this.conversations.recordActivity(trx, conversation, { type: 'assigned', agentId, isBot: agent.role === 'bot', skillId: row.skill_id, waitMs: waitedMs(row, now) });
       after.agent(agentId);

@@ -44,6 +44,20 @@ export interface AgentStatesTable {
   always_available: Generated<boolean>;
 }
 
+/**
+ * Agents' state history: one row per period the agent spent in one state (and reason), the current one open
+ * (`ended_at` null). Routing closes the open period and opens the next in the transaction of each change.
+ */
+export interface AgentStatePeriodsTable {
+  id: Generated<string>;
+  account_id: string;
+  user_id: string;
+  state: AgentState;
+  reason: string | null;
+  started_at: Timestamp;
+  ended_at: NullableTimestamp;
+}
+
 export interface AgentSkillsTable {
   user_id: string;
   skill_id: string;
@@ -98,6 +112,7 @@ export interface RoutingTables {
   skills: SkillsTable;
   routing_settings: RoutingSettingsTable;
   agent_states: AgentStatesTable;
+  agent_state_periods: AgentStatePeriodsTable;
   agent_skills: AgentSkillsTable;
   agent_connections: AgentConnectionsTable;
   conversation_routing: ConversationRoutingTable;

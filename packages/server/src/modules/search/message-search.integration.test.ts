@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actors, call, text } from '../../test/rest-client.ts';
 import { storageMode } from '../../test/test-database.ts';
 import { startTestServer, type TestServer } from '../../test/test-server.ts';
+import type { Principal } from '../../core/principal.ts';
 import { createAccountWithAdmin } from '../accounts/index.ts';
+import { MessageSearchService } from './message-search.service.ts';
 import { messageVectorSql } from './message-text.ts';
 
 describe(`transcript search (${storageMode})`, () => {
@@ -118,6 +120,45 @@ describe(`transcript search (${storageMode})`, () => {
       cursor = r.body.nextCursor;
     } while (cursor);
     expect(seen).toEqual(all.map((i) => i.eventId));
+  });
+
+  it('gives the same pages whichever way it finds them: among the newest events, from the index matches, or newest first', async () => {
+    // The newest `recentEvents` events answer when they fill the page; otherwise a term with at most `rareMatches`
+    // matching events is paged from the index's matches, and a commoner one newest first over the account. Each service
+    // here is held to one way, or (`switching`) changes way as the cursor moves past the matches.
+    const db = t.server.database.db;
+    const paths = {
+      recent: new MessageSearchService(db, { recentEvents: 1_000, rareMatches: 0 }),
+      index: new MessageSearchService(db, { recentEvents: 0, rareMatches: 1_000 }),
+      walk: new MessageSearchService(db, { recentEvents: 0, rareMatches: 0 }),
+      switching: new MessageSearchService(db, { recentEvents: 3, rareMatches: 2 }),
+    };
+    const accountId = t.accountId;
+    const asManager: Principal = { kind: 'user', userId: manager.id, accountId, role: 'manager', name: 'Mia' };
+    const asBo: Principal = { kind: 'user', userId: bo.id, accountId, role: 'agent', name: 'Bo' };
+    const pages = async (service: MessageSearchService, principal: Principal, query: { q: string; skillId?: string; device?: 'mobile_web' }) => {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const r = await service.search(principal, { ...query, limit: 1, ...(cursor ? { cursor } : {}) });
+        seen.push(...r.items.map((i) => i.eventId));
+        cursor = r.nextCursor ?? undefined;
+      } while (cursor);
+      return seen;
+    };
+    const cases: [Principal, { q: string; skillId?: string; device?: 'mobile_web' }][] = [
+      [asManager, { q: 'parcel' }],
+      [asManager, { q: 'parcel or invoice or invoices', skillId: support }],
+      [asManager, { q: 'invoice', device: 'mobile_web' }],
+      [asManager, { q: 'nowhere' }],
+      [asBo, { q: 'parcel' }],
+      [asBo, { q: 'refund' }],
+    ];
+    for (const [principal, query] of cases) {
+      const expected = (await found(principal === asBo ? bo.token : manager.token, query)).map((i) => i.eventId);
+      for (const [name, service] of Object.entries(paths)) expect(await pages(service, principal, query), `${name} ${JSON.stringify(query)}`).toEqual(expected);
+    }
+    expect((await found(manager.token, { q: 'parcel' })).length).toBe(4);
   });
 
   it('lets agents find only the conversations they may open: theirs and the unassigned queue', async () => {
