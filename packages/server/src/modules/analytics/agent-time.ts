@@ -91,7 +91,7 @@ export class AgentTimeReader {
     private readonly clock: Clock,
   ) {}
 
-  async read(accountId: string, query: AgentTimeQuery, endedHeldMs: ReadonlyMap<string, number>): Promise<Map<string, AgentTime>> {
+  async read(accountId: string, query: AgentTimeQuery, endedHeldMs: ReadonlyMap<string, number> | Promise<ReadonlyMap<string, number>>): Promise<Map<string, AgentTime>> {
     const { from, to } = query;
     const now = this.clock.now();
     const until = new Date(Math.min(now.getTime(), to.getTime()));
@@ -159,7 +159,7 @@ export class AgentTimeReader {
       if (row.state === 'away' || row.state === 'back_soon') t.awayMs += ms;
       if (row.state === 'back_soon') t.backSoonMs += ms;
     }
-    for (const [agentId, ms] of endedHeldMs) if (ms !== 0) of(agentId).engagedMs += ms;
+    for (const [agentId, ms] of await endedHeldMs) if (ms !== 0) of(agentId).engagedMs += ms;
     for (const row of [...edges.rows, ...holding.rows]) of(row.agent_id).engagedMs += Number(row.ms);
     for (const t of result.values()) t.engagedMs = Math.max(0, Math.round(t.engagedMs));
     const users = new Map(capacities.rows.map((r) => [r.user_id, r]));

@@ -11,6 +11,8 @@ import type { Logger } from '../../infra/telemetry/logger.ts';
 import { AgentTimeReader, agentTimeFigures, HOLD_ENDING_FACTS, listedForTime } from './agent-time.ts';
 import { addHistogram, bucketSql, COARSE_THRESHOLDS_SQL, coarseUpperMs, type Histogram, percentileMs, toCoarse } from './duration-histogram.ts';
 import { reportToCsv } from './report-csv.ts';
+import { AGENT_FACT_TYPES } from './tables.ts';
+import { mergeRanges, subtractRanges, type TimeRange } from './time-ranges.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -23,8 +25,6 @@ const DAYS_PER_FOLD = 31;
 /** Time zones an account's daily rollups are kept in; reports in further zones read the hourly rollup. */
 const MAX_REPORT_ZONES = 8;
 const DURATION_TYPES = ['assigned', 'first_response', 'agent_message', 'closed'] as const;
-/** The facts the agents table counts (the daily per-agent rollup keeps only these). */
-const AGENT_TYPES = ['assigned', 'agent_message', 'closed', 'transferred', 'escalated', 'released'] as const;
 type DurationType = (typeof DURATION_TYPES)[number];
 
 export interface AnalyticsOptions {
@@ -57,6 +57,11 @@ interface DailyCoverage {
   to: Date;
   /** The slice of the daily histograms and agent rows that matches the report's filter. */
   slice: string;
+}
+interface DailyHistRow {
+  b: Date | string;
+  type: string;
+  histogram: Record<string, number>;
 }
 interface AgentRow {
   agent_id: string;
@@ -191,20 +196,29 @@ export class AnalyticsService {
 
     const state = await this.db.selectFrom('analytics_rollup_state').select('rolled_up_to').where('name', '=', 'hourly').executeTakeFirst();
     const rolledUpTo = state?.rolled_up_to ?? null;
-    const coverFrom = new Date(Math.ceil(from.getTime() / HOUR_MS) * HOUR_MS);
-    const coverTo = new Date(Math.min(Math.floor(to.getTime() / HOUR_MS) * HOUR_MS, rolledUpTo?.getTime() ?? 0));
-    const covered = coverFrom < coverTo;
     if (interval === 'day') await this.registerZone(accountId, tz);
     const daily = await this.dailyCoverage(accountId, query, from, to);
 
     const bucket = (col: RawBuilder<unknown>) => sql`(date_trunc(${interval}::text, ${col} at time zone ${tz}::text) at time zone ${tz}::text)`;
     // A UTC hour lies within one report bucket (false for hourly series in half-hour time zones, and for the hour a
-    // half-hour zone's day starts in): only such hours are read from the rollup.
+    // half-hour zone's day starts in): only such hours are read from the hourly rollup.
     const aligned = (col: RawBuilder<unknown>) =>
       sql`(date_trunc(${interval}::text, ${col} at time zone ${tz}::text) = date_trunc(${interval}::text, (${col} + interval '3599.999999 seconds') at time zone ${tz}::text))`;
+    // Three sources over disjoint time ranges, each read by index ranges: whole local days from the daily rollups,
+    // complete aligned UTC hours from the hourly one, everything else (edges, hours not folded yet) from the record.
+    const dailyRange: TimeRange[] = daily ? [[daily.from, daily.to]] : [];
+    const coverFrom = new Date(Math.ceil(from.getTime() / HOUR_MS) * HOUR_MS);
+    const coverTo = new Date(Math.min(Math.floor(to.getTime() / HOUR_MS) * HOUR_MS, rolledUpTo?.getTime() ?? 0));
+    const hourlyRanges = coverFrom < coverTo ? subtractRanges([[coverFrom, coverTo]], dailyRange) : [];
+    const unaligned = hourlyRanges.length > 0 ? await this.unalignedHours(hourlyRanges, aligned) : [];
+    const rawRanges = mergeRanges([...subtractRanges(subtractRanges([[from, to]], dailyRange), hourlyRanges), ...unaligned]);
+    const within = (col: string, ranges: TimeRange[]) =>
+      sql`(${sql.join(
+        ranges.map(([a, b]) => sql`(${sql.ref(col)} >= ${a} and ${sql.ref(col)} < ${b})`),
+        sql` or `,
+      )})`;
     const at = sql.ref('at');
     const hour = sql.ref('hour');
-    const utcHourOfAt = sql`(date_trunc('hour', at at time zone 'UTC') at time zone 'UTC')`;
     const filters = sql.join(
       [
         sql`account_id = ${accountId}`,
@@ -215,40 +229,52 @@ export class AnalyticsService {
       ],
       sql` and `,
     );
-    // Three sources, disjoint: whole local days from the daily rollups, complete aligned hours from the hourly one, the
-    // rest from the raw record.
-    const notDaily = (col: RawBuilder<unknown>) => (daily ? sql` and not (${col} >= ${daily.from} and ${col} < ${daily.to})` : sql``);
-    const rawWhere = covered
-      ? sql`${filters} and at >= ${from} and at < ${to} and not (at >= ${coverFrom} and at < ${coverTo} and ${aligned(utcHourOfAt)})${notDaily(at)}`
-      : sql`${filters} and at >= ${from} and at < ${to}${notDaily(at)}`;
-    const rollupWhere = sql`${filters} and hour >= ${coverFrom} and hour < ${coverTo} and ${aligned(hour)}${notDaily(hour)}`;
     const durationTypes = sql.join(DURATION_TYPES.map((t) => sql`${t}`));
-
-    const queries: Promise<{ rows: unknown[] }>[] = [
-      sql<CountRow>`select ${bucket(at)} as b, type, detail->>'reason' as reason, channel, device, is_bot, count(*) as n, count(duration_ms) as dn, coalesce(sum(duration_ms), 0) as ds
-        from analytics_events where ${rawWhere} group by 1, 2, 3, 4, 5, 6`.execute(this.db),
-      sql<HistRow>`select ${bucket(at)} as b, type, ${sql.raw(bucketSql('duration_ms'))} as hb, count(*) as n
-        from analytics_events where ${rawWhere} and duration_ms is not null and type in (${durationTypes}) group by 1, 2, 3`.execute(this.db),
-      sql<AgentRow>`select agent_id, is_bot, type, count(*) as n, count(duration_ms) as dn, coalesce(sum(duration_ms), 0) as ds
-        from analytics_events where ${rawWhere} and agent_id is not null group by 1, 2, 3`.execute(this.db),
-    ];
-    if (covered) {
-      queries.push(
-        sql<CountRow>`select ${bucket(hour)} as b, type, reason, channel, device, is_bot, sum(count) as n, sum(duration_count) as dn, sum(duration_sum) as ds
-          from analytics_hourly where ${rollupWhere} group by 1, 2, 3, 4, 5, 6`.execute(this.db),
-        sql<HistRow>`select ${bucket(hour)} as b, type, (kv.key)::int as hb, sum((kv.value)::int) as n
-          from analytics_hourly, jsonb_each_text(histogram) as kv where ${rollupWhere} group by 1, 2, 3`.execute(this.db),
-        sql<AgentRow>`select agent_id, is_bot, type, sum(count) as n, sum(duration_count) as dn, sum(duration_sum) as ds
-          from analytics_hourly where ${rollupWhere} and agent_id is not null group by 1, 2, 3`.execute(this.db),
-      );
-    }
     const none = Promise.resolve({ rows: [] as unknown[] });
+
+    const rawWhere = rawRanges.length > 0 ? sql`${filters} and ${within('at', rawRanges)}` : null;
+    const rawQueries: Promise<{ rows: unknown[] }>[] = rawWhere
+      ? [
+          sql<CountRow>`select ${bucket(at)} as b, type, detail->>'reason' as reason, channel, device, is_bot, count(*) as n, count(duration_ms) as dn, coalesce(sum(duration_ms), 0) as ds
+            from analytics_events where ${rawWhere} group by 1, 2, 3, 4, 5, 6`.execute(this.db),
+          sql<HistRow>`select ${bucket(at)} as b, type, ${sql.raw(bucketSql('duration_ms'))} as hb, count(*) as n
+            from analytics_events where ${rawWhere} and duration_ms is not null and type in (${durationTypes}) group by 1, 2, 3`.execute(this.db),
+          sql<AgentRow>`select agent_id, is_bot, type, count(*) as n, count(duration_ms) as dn, coalesce(sum(duration_ms), 0) as ds
+            from analytics_events where ${rawWhere} and agent_id is not null group by 1, 2, 3`.execute(this.db),
+        ]
+      : [none, none, none];
+    const rollupWhere = hourlyRanges.length > 0 ? sql`${filters} and ${within('hour', hourlyRanges)} and ${aligned(hour)}` : null;
+    const hourlyQueries: Promise<{ rows: unknown[] }>[] = rollupWhere
+      ? [
+          sql<CountRow>`select ${bucket(hour)} as b, type, reason, channel, device, is_bot, sum(count) as n, sum(duration_count) as dn, sum(duration_sum) as ds
+            from analytics_hourly where ${rollupWhere} group by 1, 2, 3, 4, 5, 6`.execute(this.db),
+          sql<HistRow>`select ${bucket(hour)} as b, type, (kv.key)::int as hb, sum((kv.value)::int) as n
+            from analytics_hourly, jsonb_each_text(histogram) as kv where ${rollupWhere} group by 1, 2, 3`.execute(this.db),
+          sql<AgentRow>`select agent_id, is_bot, type, sum(count) as n, sum(duration_count) as dn, sum(duration_sum) as ds
+            from analytics_hourly where ${rollupWhere} and agent_id is not null group by 1, 2, 3`.execute(this.db),
+        ]
+      : [none, none, none];
     const dailyQueries: Promise<{ rows: unknown[] }>[] = daily ? this.dailyQueries(accountId, query, tz, daily) : [none, none, none];
-    const [[rawCounts, rawHist, rawAgents, rollCounts, rollHist, rollAgents], [dayCounts, dayHist, dayAgents]] = await Promise.all([Promise.all(queries), Promise.all(dailyQueries)]);
-    const slots = await sql<{ b: Date | string }>`select (g at time zone ${tz}::text) as b from generate_series(
+    // The figures that do not depend on the record's rows run beside them (agent time waits for the held durations).
+    let heldMsReady: (held: ReadonlyMap<string, number>) => void = () => {};
+    const heldMs = new Promise<ReadonlyMap<string, number>>((resolve) => {
+      heldMsReady = resolve;
+    });
+    const agentTimeP = new AgentTimeReader(this.db, this.clock).read(accountId, { from, to, agentId: query.agentId, skillId: query.skillId, channel: query.channel, device: query.device }, heldMs);
+    const csatP = this.csat(accountId, query, from, to);
+    const conversionsP = this.conversions(accountId, query, from, to);
+    const slotsP = sql<{ b: Date | string }>`select (g at time zone ${tz}::text) as b from generate_series(
         date_trunc(${interval}::text, ${from}::timestamptz at time zone ${tz}::text),
         date_trunc(${interval}::text, (${to}::timestamptz - interval '1 microsecond') at time zone ${tz}::text),
         ${`1 ${interval}`}::interval) as g`.execute(this.db);
+    // Nothing may stay unobserved if a query fails first (the others would reject unhandled).
+    for (const p of [agentTimeP, csatP, conversionsP, slotsP]) p.catch(() => {});
+    const [[rawCounts, rawHist, rawAgents], [rollCounts, rollHist, rollAgents], [dayCounts, dayHist, dayAgents], slots] = await Promise.all([
+      Promise.all(rawQueries),
+      Promise.all(hourlyQueries),
+      Promise.all(dailyQueries),
+      slotsP,
+    ]);
 
     const totals = new Accumulator();
     const series = new Map<string, Accumulator>();
@@ -268,11 +294,26 @@ export class AnalyticsService {
     for (const row of [...(rawHist?.rows ?? []), ...(rollHist?.rows ?? [])] as HistRow[]) {
       for (const acc of [totals, slotOf(row.b)]) addHistogram(acc.duration(row.type as DurationType).histogram, Number(row.hb), Number(row.n));
     }
-    for (const row of (dayHist?.rows ?? []) as HistRow[]) {
-      for (const acc of [totals, slotOf(row.b)]) addHistogram(acc.duration(row.type as DurationType).coarse, Number(row.hb), Number(row.n));
+    for (const row of (dayHist?.rows ?? []) as DailyHistRow[]) {
+      for (const acc of [totals, slotOf(row.b)]) {
+        const coarse = acc.duration(row.type as DurationType).coarse;
+        for (const [cb, n] of Object.entries(row.histogram)) addHistogram(coarse, Number(cb), n);
+      }
     }
+    const dailyAgentRows = ((dayAgents?.rows ?? []) as Record<string, string | number | boolean>[]).flatMap((row) =>
+      AGENT_FACT_TYPES.map(
+        (type): AgentRow => ({
+          agent_id: String(row.agent_id),
+          is_bot: row.is_bot === true,
+          type,
+          n: Number(row[`${type}_count`]),
+          dn: Number(row[`${type}_duration_count`]),
+          ds: Number(row[`${type}_duration_sum`]),
+        }),
+      ),
+    );
     const agents = new Map<string, { isBot: boolean; counts: Map<string, { n: number; dn: number; ds: number }> }>();
-    for (const row of [...(rawAgents?.rows ?? []), ...(rollAgents?.rows ?? []), ...(dayAgents?.rows ?? [])] as AgentRow[]) {
+    for (const row of [...(rawAgents?.rows ?? []), ...(rollAgents?.rows ?? []), ...dailyAgentRows] as AgentRow[]) {
       let agent = agents.get(row.agent_id);
       if (!agent) {
         agent = { isBot: false, counts: new Map() };
@@ -286,21 +327,17 @@ export class AnalyticsService {
       agent.counts.set(row.type, c);
     }
     // Time in states and engaged time (agent-time.ts); agents logged in who got nothing are listed too.
-    const heldMs = new Map([...agents].map(([id, a]) => [id, HOLD_ENDING_FACTS.reduce((sum, t) => sum + (a.counts.get(t)?.ds ?? 0), 0)]));
-    const agentTime = await new AgentTimeReader(this.db, this.clock).read(
-      accountId,
-      { from, to, agentId: query.agentId, skillId: query.skillId, channel: query.channel, device: query.device },
-      heldMs,
-    );
+    heldMsReady(new Map([...agents].map(([id, a]) => [id, HOLD_ENDING_FACTS.reduce((sum, t) => sum + (a.counts.get(t)?.ds ?? 0), 0)])));
+    const [agentTime, csat, conversions] = await Promise.all([agentTimeP, csatP, conversionsP]);
+    const totalFigures = totals.figures();
     for (const [id, t] of agentTime) if (!agents.has(id) && listedForTime(t)) agents.set(id, { isBot: t.isBot, counts: new Map() });
 
-    const csat = await this.csat(accountId, query, from, to);
     return {
       from: from.toISOString(),
       to: to.toISOString(),
       timeZone: tz,
       interval,
-      totals: totals.figures(),
+      totals: totalFigures,
       series: [...series.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([start, acc]) => ({ start, ...acc.figures(), csat: csat.buckets.get(start) ?? NO_CSAT })),
       agents: [...agents.entries()]
         .map(([agentId, a]) => {
@@ -320,7 +357,7 @@ export class AnalyticsService {
         })
         .sort((x, y) => x.agentId.localeCompare(y.agentId)),
       csat: csat.totals,
-      conversions: await this.conversions(accountId, query, from, to, totals.figures().conversations.started),
+      conversions: { ...conversions, conversionRate: totalFigures.conversations.started > 0 ? conversions.convertedConversations / totalFigures.conversations.started : null },
       rolledUpTo: rolledUpTo ? rolledUpTo.toISOString() : null,
       dailyRollup: daily ? { firstDay: daily.firstDay, endDay: daily.lastDay } : null,
     };
@@ -377,21 +414,40 @@ export class AnalyticsService {
     return { firstDay: row.first_day, lastDay: row.last_day, from: new Date(row.from_i), to: new Date(row.to_i), slice: filters[0] ?? '' };
   }
 
+  /** The UTC hours within `ranges` that straddle two report buckets (half-hour zones), as merged ranges. */
+  private async unalignedHours(ranges: TimeRange[], aligned: (col: RawBuilder<unknown>) => RawBuilder<unknown>): Promise<TimeRange[]> {
+    const h = sql.ref('h');
+    const series = sql.join(
+      ranges.map(([a, b]) => sql`select h from generate_series(${a}::timestamptz, ${b}::timestamptz - interval '1 hour', interval '1 hour') as h`),
+      sql` union all `,
+    );
+    const rows = await sql<{ h: Date | string }>`select h from (${series}) as hours where not ${aligned(h)}`.execute(this.db);
+    return mergeRanges(rows.rows.map((r): TimeRange => [new Date(r.h), new Date(new Date(r.h).getTime() + HOUR_MS)]));
+  }
+
   /** Counts, coarse histograms and agent rows of the covered days, in the shapes of the other sources' rows. */
   private dailyQueries(accountId: string, query: AnalyticsReportQuery, tz: string, daily: DailyCoverage): Promise<{ rows: unknown[] }>[] {
     const days = sql`account_id = ${accountId} and time_zone = ${tz} and day >= ${daily.firstDay}::date and day < ${daily.lastDay}::date`;
     const counted = sql.join(
-      [days, ...(query.skillId ? [sql`skill_id = ${query.skillId}`] : []), ...(query.channel ? [sql`channel = ${query.channel}`] : []), ...(query.device ? [sql`device = ${query.device}`] : [])],
+      [
+        days,
+        query.skillId ? sql`slice = 'skill' and skill_id = ${query.skillId}` : sql`slice = ''`,
+        ...(query.channel ? [sql`channel = ${query.channel}`] : []),
+        ...(query.device ? [sql`device = ${query.device}`] : []),
+      ],
       sql` and `,
     );
-    const b = sql`(day::timestamp at time zone ${tz}::text)`;
+    const local = (day: RawBuilder<unknown>) => sql`(${day}::timestamp at time zone ${tz}::text)`;
+    const agentSums = sql.join(AGENT_FACT_TYPES.flatMap((t) => [`${t}_count`, `${t}_duration_count`, `${t}_duration_sum`].map((c) => sql`sum(${sql.ref(c)}) as ${sql.ref(c)}`)));
     return [
-      sql<CountRow>`select ${b} as b, type, reason, channel, device, is_bot, sum(count) as n, sum(duration_count) as dn, sum(duration_sum) as ds
-        from analytics_daily where ${counted} group by 1, 2, 3, 4, 5, 6`.execute(this.db),
-      sql<HistRow>`select ${b} as b, type, (kv.key)::int as hb, sum((kv.value)::int) as n
-        from analytics_daily_durations, jsonb_each_text(histogram) as kv where ${days} and slice = ${daily.slice} group by 1, 2, 3`.execute(this.db),
-      sql<AgentRow>`select agent_id, is_bot, type, sum(count) as n, sum(duration_count) as dn, sum(duration_sum) as ds
-        from analytics_daily_agents where ${days} and slice = ${daily.slice} group by 1, 2, 3`.execute(this.db),
+      // A slice's rows are already one per (day, type, reason, channel, device, bot): nothing to group.
+      sql<CountRow>`select ${local(sql.ref('day'))} as b, type, reason, channel, device, is_bot, count as n, duration_count as dn, duration_sum as ds
+        from analytics_daily where ${counted}`.execute(this.db),
+      // One histogram per day and type: merged here, not unnested by the database.
+      sql<DailyHistRow>`select ${local(sql.ref('day'))} as b, type, histogram
+        from analytics_daily_durations where ${days} and slice = ${daily.slice}`.execute(this.db),
+      sql<Record<string, string | number | boolean>>`select agent_id, is_bot, ${agentSums}
+        from analytics_daily_agents where ${days} and slice = ${daily.slice} group by 1, 2`.execute(this.db),
     ];
   }
 
@@ -459,7 +515,12 @@ export class AnalyticsService {
     const until = new Date(this.clock.now().getTime() - this.graceMs);
     const zones = await this.db.selectFrom('analytics_report_zones').select(['account_id', 'time_zone']).execute();
     const durationTypes = sql.join(DURATION_TYPES.map((t) => sql`${t}`));
-    const agentTypes = sql.join(AGENT_TYPES.map((t) => sql`${t}`));
+    const agentTypes = sql.join(AGENT_FACT_TYPES.map((t) => sql`${t}`));
+    // Each agent fact type's (count, duration count, duration sum), side by side in one row per agent and day.
+    const agentColumns = sql.join(AGENT_FACT_TYPES.flatMap((t) => [`${t}_count`, `${t}_duration_count`, `${t}_duration_sum`].map((c) => sql.ref(c))));
+    const agentSums = sql.join(
+      AGENT_FACT_TYPES.flatMap((t) => [sql`count(*) filter (where type = ${t})`, sql`count(duration_ms) filter (where type = ${t})`, sql`coalesce(sum(duration_ms) filter (where type = ${t}), 0)`]),
+    );
     let total = 0;
     for (const { account_id: accountId, time_zone: tz } of zones) {
       for (;;) {
@@ -490,9 +551,11 @@ export class AnalyticsService {
           const slice = sql.raw(
             "case when grouping(skill_id) = 0 then 'skill:' || coalesce(skill_id::text, '') when grouping(channel) = 0 then 'channel:' || channel when grouping(device) = 0 then 'device:' || device else '' end",
           );
-          await sql`insert into analytics_daily (account_id, time_zone, day, type, skill_id, is_bot, channel, device, reason, count, duration_count, duration_sum)
-            select ${accountId}, ${tz}, ${day}, type, skill_id, is_bot, channel, device, detail->>'reason', count(*), count(duration_ms), coalesce(sum(duration_ms), 0)
-            ${facts} group by 3, 4, 5, 6, 7, 8, 9`.execute(trx);
+          await sql`insert into analytics_daily (account_id, time_zone, day, slice, type, skill_id, is_bot, channel, device, reason, count, duration_count, duration_sum)
+            select ${accountId}, ${tz}, day, case when grouping(skill_id) = 0 then 'skill' else '' end, type, skill_id, is_bot, channel, device, reason,
+              count(*), count(duration_ms), coalesce(sum(duration_ms), 0)
+            from (select ${day} as day, type, skill_id, is_bot, channel, device, detail->>'reason' as reason, duration_ms ${facts}) as e
+            group by grouping sets ((day, type, is_bot, channel, device, reason), (day, type, skill_id, is_bot, channel, device, reason))`.execute(trx);
           await sql`insert into analytics_daily_durations (account_id, time_zone, day, type, slice, histogram)
             select ${accountId}, ${tz}, day, type, slice, jsonb_object_agg(cb::text, n)
             from (
@@ -502,12 +565,10 @@ export class AnalyticsService {
               group by grouping sets ((day, type, cb), (day, type, skill_id, cb), (day, type, channel, cb), (day, type, device, cb))
             ) as g
             group by day, type, slice`.execute(trx);
-          await sql`insert into analytics_daily_agents (account_id, time_zone, day, slice, agent_id, is_bot, type, count, duration_count, duration_sum)
-            select ${accountId}, ${tz}, day, ${slice}, agent_id, is_bot, type, count(*), count(duration_ms), coalesce(sum(duration_ms), 0)
+          await sql`insert into analytics_daily_agents (account_id, time_zone, day, slice, agent_id, is_bot, ${agentColumns})
+            select ${accountId}, ${tz}, day, ${slice}, agent_id, is_bot, ${agentSums}
             from (select ${day} as day, agent_id, is_bot, type, skill_id, channel, device, duration_ms ${facts} and agent_id is not null and type in (${agentTypes})) as e
-            group by grouping sets ((day, agent_id, is_bot, type), (day, agent_id, is_bot, type, skill_id), (day, agent_id, is_bot, type, channel), (day, agent_id, is_bot, type, device))`.execute(
-            trx,
-          );
+            group by grouping sets ((day, agent_id, is_bot), (day, agent_id, is_bot, skill_id), (day, agent_id, is_bot, channel), (day, agent_id, is_bot, device))`.execute(trx);
           await this.setFoldedTo(trx, accountId, tz, end);
           return daysBetween(start, end);
         });
@@ -530,9 +591,12 @@ export class AnalyticsService {
    */
   private async csat(accountId: string, query: AnalyticsReportQuery, from: Date, to: Date): Promise<{ totals: AnalyticsReport['csat']; buckets: Map<string, AnalyticsReport['csat']> }> {
     const bucket = (col: RawBuilder<unknown>) => sql<Date | string>`(date_trunc(${query.interval}::text, ${col} at time zone ${query.timeZone}::text) at time zone ${query.timeZone}::text)`;
+    // Rows are first counted per quarter hour (every zone's offset is a multiple of it), so the time zone conversion
+    // runs once per quarter hour, not once per survey.
+    const quarter = (col: RawBuilder<unknown>) => sql<Date | string>`date_bin('15 minutes', ${col}, timestamptz '2000-01-01 00:00:00+00')`;
     let responses = this.db
       .selectFrom('csat_responses')
-      .select([bucket(sql.ref('at')).as('b'), 'score', (eb) => eb.fn.countAll<string>().as('n')])
+      .select([quarter(sql.ref('at')).as('q'), 'score', (eb) => eb.fn.countAll<string>().as('n')])
       .where('account_id', '=', accountId)
       .where('at', '>=', from)
       .where('at', '<', to)
@@ -543,7 +607,7 @@ export class AnalyticsService {
     if (query.device) responses = responses.where('device', '=', query.device);
     let asked = this.db
       .selectFrom('csat_surveys as s')
-      .select([bucket(sql.ref('s.asked_at')).as('b'), (eb) => eb.fn.countAll<string>().as('asked'), (eb) => eb.fn.countAll<string>().filterWhere('s.answered_at', 'is not', null).as('answered')])
+      .select([quarter(sql.ref('s.asked_at')).as('q'), (eb) => eb.fn.countAll<string>().as('asked'), (eb) => eb.fn.countAll<string>().filterWhere('s.answered_at', 'is not', null).as('answered')])
       .where('s.account_id', '=', accountId)
       .where('s.asked_at', '>=', from)
       .where('s.asked_at', '<', to)
@@ -560,7 +624,18 @@ export class AnalyticsService {
     }
     if (query.agentId) asked = asked.where('s.agent_id', '=', query.agentId);
     if (query.channel) asked = asked.where('s.channel', '=', query.channel);
-    const [rows, surveys] = await Promise.all([responses.execute(), asked.execute()]);
+    const [rows, surveys] = await Promise.all([
+      this.db
+        .selectFrom(responses.as('r'))
+        .select([bucket(sql.ref('r.q')).as('b'), 'r.score', sql<string>`sum(r.n)`.as('n')])
+        .groupBy([sql`1`, 'r.score'])
+        .execute(),
+      this.db
+        .selectFrom(asked.as('a'))
+        .select([bucket(sql.ref('a.q')).as('b'), sql<string>`sum(a.asked)`.as('asked'), sql<string>`sum(a.answered)`.as('answered')])
+        .groupBy(sql`1`)
+        .execute(),
+    ]);
 
     const totals = new CsatCounts();
     const buckets = new Map<string, CsatCounts>();
@@ -578,7 +653,8 @@ export class AnalyticsService {
     return { totals: totals.figures(), buckets: new Map([...buckets].map(([key, c]) => [key, c.figures()])) };
   }
 
-  private async conversions(accountId: string, query: AnalyticsReportQuery, from: Date, to: Date, started: number): Promise<AnalyticsReport['conversions']> {
+  /** Conversions in the period; the rate is the caller's (it divides by the conversations started). */
+  private async conversions(accountId: string, query: AnalyticsReportQuery, from: Date, to: Date): Promise<Omit<AnalyticsReport['conversions'], 'conversionRate'>> {
     let q = this.db
       .selectFrom('conversions as v')
       .leftJoin('conversations as c', 'c.id', 'v.attributed_conversation_id')
@@ -600,20 +676,22 @@ export class AnalyticsService {
     if (query.channel) q = q.where('c.channel', '=', query.channel);
     if (query.device) q = q.where('c.device', '=', query.device);
     const rows = await q.execute();
-    // Conversations started in the period (the record's `started` facts, as `started` counts them) that led to a
-    // conversion, attributed at write time, at any later date.
+    // Conversations started in the period (when the conversation was created, as the record's `started` fact is written
+    // in that transaction) that led to a conversion, attributed at write time, at any later date: from the conversions,
+    // each looking its conversation up by key.
     let converted = this.db
       .selectFrom('conversions as v')
-      .innerJoin('analytics_events as e', (join) => join.onRef('e.conversation_id', '=', 'v.attributed_conversation_id').on('e.type', '=', 'started'))
+      .innerJoin('conversations as c', 'c.id', 'v.attributed_conversation_id')
       .select(sql<string>`count(distinct v.attributed_conversation_id)`.as('n'))
       .where('v.account_id', '=', accountId)
-      .where('e.account_id', '=', accountId)
-      .where('e.at', '>=', from)
-      .where('e.at', '<', to);
+      .where('v.occurred_at', '>=', from)
+      .where('c.account_id', '=', accountId)
+      .where('c.created_at', '>=', from)
+      .where('c.created_at', '<', to);
     if (query.skillId) converted = converted.where('v.attributed_skill_id', '=', query.skillId);
     if (query.agentId) converted = converted.where('v.attributed_agent_id', '=', query.agentId);
-    if (query.channel) converted = converted.where('e.channel', '=', query.channel);
-    if (query.device) converted = converted.where('e.device', '=', query.device);
+    if (query.channel) converted = converted.where('c.channel', '=', query.channel);
+    if (query.device) converted = converted.where('c.device', '=', query.device);
     const convertedConversations = Number((await converted.executeTakeFirst())?.n ?? 0);
     return {
       count: rows.reduce((s, r) => s + Number(r.n), 0),
@@ -629,7 +707,6 @@ export class AnalyticsService {
         }))
         .sort((a, b) => (a.currency ?? '').localeCompare(b.currency ?? '')),
       convertedConversations,
-      conversionRate: started > 0 ? convertedConversations / started : null,
     };
   }
 }

@@ -48,7 +48,14 @@ export const analyticsMigrations: Record<string, Migration> = {
         .execute();
     },
   },
-  '2026_12_13_0010_analytics_daily': {
+  '2026_12_14_0020_analytics_hold_ends': {
+    async up(db: Kysely<unknown>) {
+      // The facts that end an agent's hold of a conversation, for engaged time at a report's edges (agent-time.ts):
+      // about one fact in ten, so the index costs messages nothing. Its predicate is HOLD_ENDING_FACTS, spelt the same.
+      await sql`create index analytics_events_hold_ends on analytics_events (account_id, at) where type in ('closed', 'transferred', 'escalated', 'released')`.execute(db);
+    },
+  },
+  '2026_12_14_0030_analytics_daily': {
     async up(db: Kysely<unknown>) {
       // Daily rollups, per reporting time zone: the long reports' source (ADR 13, amended). Rows for a local day are
       // recomputed from the raw record once the day has ended in that zone.
@@ -65,6 +72,8 @@ export const analyticsMigrations: Record<string, Migration> = {
         .addColumn('account_id', 'uuid', (c) => c.notNull())
         .addColumn('time_zone', 'text', (c) => c.notNull())
         .addColumn('day', 'date', (c) => c.notNull())
+        // '': every skill together (skill_id null); 'skill': per skill.
+        .addColumn('slice', 'text', (c) => c.notNull())
         .addColumn('type', 'text', (c) => c.notNull())
         .addColumn('skill_id', 'uuid')
         .addColumn('is_bot', 'boolean', (c) => c.notNull())
@@ -75,7 +84,7 @@ export const analyticsMigrations: Record<string, Migration> = {
         .addColumn('duration_count', 'integer', (c) => c.notNull())
         .addColumn('duration_sum', 'bigint', (c) => c.notNull())
         .execute();
-      await sql`create index analytics_daily_account_day on analytics_daily (account_id, time_zone, day)`.execute(db);
+      await sql`create index analytics_daily_slice_day on analytics_daily (account_id, time_zone, slice, day)`.execute(db);
       await db.schema
         .createTable('analytics_daily_durations')
         .addColumn('account_id', 'uuid', (c) => c.notNull())
@@ -94,21 +103,29 @@ export const analyticsMigrations: Record<string, Migration> = {
         .addColumn('slice', 'text', (c) => c.notNull())
         .addColumn('agent_id', 'uuid', (c) => c.notNull())
         .addColumn('is_bot', 'boolean', (c) => c.notNull())
-        .addColumn('type', 'text', (c) => c.notNull())
-        .addColumn('count', 'integer', (c) => c.notNull())
-        .addColumn('duration_count', 'integer', (c) => c.notNull())
-        .addColumn('duration_sum', 'bigint', (c) => c.notNull())
+        // One row per agent and day: the counts of each fact the agents table reads, side by side.
+        .addColumn('assigned_count', 'integer', (c) => c.notNull())
+        .addColumn('assigned_duration_count', 'integer', (c) => c.notNull())
+        .addColumn('assigned_duration_sum', 'bigint', (c) => c.notNull())
+        .addColumn('agent_message_count', 'integer', (c) => c.notNull())
+        .addColumn('agent_message_duration_count', 'integer', (c) => c.notNull())
+        .addColumn('agent_message_duration_sum', 'bigint', (c) => c.notNull())
+        .addColumn('closed_count', 'integer', (c) => c.notNull())
+        .addColumn('closed_duration_count', 'integer', (c) => c.notNull())
+        .addColumn('closed_duration_sum', 'bigint', (c) => c.notNull())
+        .addColumn('transferred_count', 'integer', (c) => c.notNull())
+        .addColumn('transferred_duration_count', 'integer', (c) => c.notNull())
+        .addColumn('transferred_duration_sum', 'bigint', (c) => c.notNull())
+        .addColumn('escalated_count', 'integer', (c) => c.notNull())
+        .addColumn('escalated_duration_count', 'integer', (c) => c.notNull())
+        .addColumn('escalated_duration_sum', 'bigint', (c) => c.notNull())
+        .addColumn('released_count', 'integer', (c) => c.notNull())
+        .addColumn('released_duration_count', 'integer', (c) => c.notNull())
+        .addColumn('released_duration_sum', 'bigint', (c) => c.notNull())
         .execute();
       await sql`create index analytics_daily_agents_slice_day on analytics_daily_agents (account_id, time_zone, slice, day)`.execute(db);
       // Agent-filtered reports read the hourly rollup: one agent's rows, not the account's.
       await sql`create index analytics_hourly_account_agent_hour on analytics_hourly (account_id, agent_id, hour)`.execute(db);
-    },
-  },
-  '2026_12_14_0020_analytics_hold_ends': {
-    async up(db: Kysely<unknown>) {
-      // The facts that end an agent's hold of a conversation, for engaged time at a report's edges (agent-time.ts):
-      // about one fact in ten, so the index costs messages nothing. Its predicate is HOLD_ENDING_FACTS, spelt the same.
-      await sql`create index analytics_events_hold_ends on analytics_events (account_id, at) where type in ('closed', 'transferred', 'escalated', 'released')`.execute(db);
     },
   },
 };

@@ -73,6 +73,8 @@ export interface AnalyticsDailyTable {
   account_id: string;
   time_zone: string;
   day: LocalDate;
+  /** '': all skills together (skill_id null); 'skill': per skill. */
+  slice: '' | 'skill';
   type: AnalyticsFactType;
   skill_id: string | null;
   is_bot: boolean;
@@ -97,19 +99,21 @@ export interface AnalyticsDailyDurationsTable {
   histogram: JSONColumnType<Record<string, number>, string, string>;
 }
 
-/** Daily per-agent counts, per slice as above. */
-export interface AnalyticsDailyAgentsTable {
+/** The facts the agents table counts, each a (count, duration count, duration sum) column triple of the daily rows. */
+export const AGENT_FACT_TYPES = ['assigned', 'agent_message', 'closed', 'transferred', 'escalated', 'released'] as const;
+type AgentFactColumns = {
+  [K in (typeof AGENT_FACT_TYPES)[number] as `${K}_count` | `${K}_duration_count`]: number;
+} & { [K in (typeof AGENT_FACT_TYPES)[number] as `${K}_duration_sum`]: BigintColumn };
+
+/** Daily per-agent counts, one row per (local day, agent, slice as above). */
+export type AnalyticsDailyAgentsTable = {
   account_id: string;
   time_zone: string;
   day: LocalDate;
   slice: string;
   agent_id: string;
   is_bot: boolean;
-  type: AnalyticsFactType;
-  count: number;
-  duration_count: number;
-  duration_sum: BigintColumn;
-}
+} & AgentFactColumns;
 
 export interface AnalyticsTables {
   analytics_events: AnalyticsEventsTable;
