@@ -1,28 +1,30 @@
 /**
- * Messaging under load, over the real WebSocket protocol, with routing on: virtual consumers and agents in this
- * process (the load generator), Parley in child processes, the two pinned to different CPUs.
+ * Messaging under load, over the real WebSocket protocol, with routing on: virtual consumers, agents and a supervisor
+ * in this process (the load generator), Parley in child processes, the two pinned to different CPUs.
  *
- *   npm run bench:messaging                              # embedded (PGlite), 1,000 consumers, 100 agents, 200 msg/s
+ *   npm run bench:messaging                              # embedded (PGlite): the ladder of steps, then the ceiling
  *   npm run bench:messaging -- --postgres                # cluster mode, one node, throw-away PostgreSQL
  *   npm run bench:messaging -- --redis --nodes 2         # two nodes over PostgreSQL and Redis
- *   npm run bench:messaging -- --rate max --duration 30  # closed loop: the ceiling
+ *   npm run bench:messaging -- --idle 10000              # memory per idle connection, most connections held
+ *   npm run bench:messaging -- --rate 20 --duration 30   # one open-loop rate (consumer messages/s), quick
  *   npm run bench:messaging -- --help
  *
  * Set-up (not timed): the first start creates the account and admin (BOOTSTRAP_ADMIN_PASSWORD); agents are created
  * through REST with their capacity, log in, open a socket each (presence) and go online; consumers get a session and a
  * conversation through REST. Then:
- *   1. connect ramp: every consumer opens its socket (upgrade, header authentication, first answer); connect rate and
- *      the nodes' memory per connection (VmRSS delta, and /metrics' process_resident_memory_bytes);
+ *   1. connect ramp: every consumer opens its socket; connect rate and the nodes' memory per connection;
  *   (untimed) each consumer subscribes and writes a first message; routing assigns every conversation to an agent,
- *      who subscribes when the assignment (`conversation` frame) reaches them;
- *   2. steady messaging: consumers write at a target rate (open loop; or `max`: a closed loop where each consumer
- *      waits for its agent's answer before writing again); each agent answers each message it receives. Measured: send
- *      to acknowledgement, send to delivery to the other party, throughput, errors, and a correctness gate (every
- *      acknowledged message delivered exactly once, no sequence gap or duplicate, the database's last sequence equal to
- *      what both parties saw);
- *   3. burst: new consumers all write their first message at once; arrival to assignment reaching the agent.
- * Beside the figures, measured in the same run with the same pinning: a bare `ws` echo server (the protocol's
- * ceiling) and the storage's own commit rate. Results go to the terminal and to .tmp/bench/messaging-<time>.json.
+ *      who subscribes when the assignment (`conversation` frame) reaches them; a supervisor (a manager's socket)
+ *      subscribes to a share of the conversations;
+ *   2. messaging: open-loop steps at rising rates (stored messages/s, both directions), each measured for a fixed
+ *      time, drained, and put through the correctness gate (persisted = acknowledged = delivered, no gap, no
+ *      duplicate, the supervisor saw every event of what it watches); a void step or one that falls behind stops the
+ *      ladder; then a closed loop for the ceiling. Or one open-loop rate, or the closed loop alone;
+ *   3. burst (optional): new consumers all write their first message at once; arrival to assignment at the agent;
+ *   4. idle connections (optional): N authenticated idle consumer sockets; memory per idle connection, most held.
+ * Beside the figures, measured in the same run with the same pinning: a bare `ws` echo server, a raw `ws` relay with
+ * the same pairing, the storage's own commit rate (single-row and 100-row) and Redis pub/sub; Parley's ceiling is
+ * printed as a ratio of each. Results go to the terminal and to .tmp/bench/messaging-<time>.json.
  * See docs/performance.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -33,11 +35,13 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ConversationSummary, ServerFrame } from '@parley/protocol';
 import { createRestClient, type RestClient } from '@parley/sdk';
 import pg from 'pg';
-import { allowedCpus, cpuMsOfTrees, formatLoad, hasTaskset, loadAverage, machineInfo } from './lib/machine.ts';
+import { allowedCpus, cpuMsOfTrees, cpuTimes, formatLoad, hasTaskset, loadAverage, machineInfo, openFileLimit, raiseOpenFileLimit, settledRss } from './lib/machine.ts';
 import { MESSAGING_USAGE, type MessagingOptions, parseMessagingArgs, UsageError } from './lib/messaging-args.ts';
 import { buildServerBundle, counterByLabels, metricValue, type ParleyUnderTest, REPO_ROOT, type Services, startParley, startServices } from './lib/parley-under-test.ts';
-import { type CommitReference, type EchoReference, measureCommits, measureEcho } from './lib/references.ts';
+import { formatRatio } from './lib/ratios.ts';
+import { type CommitReference, type EchoReference, measureCommits, measureEcho, measurePubSub, measureRelay, type PubSubReference, type RelayReference } from './lib/references.ts';
 import { formatMs, formatNumber, type LatencySummary, summarize, table } from './lib/stats.ts';
+import { abortAfterMs, cpuPer1000At, HELD_P99_MS, highestHeld, judgeStep, KEEP_UP_SHARE, type StepOutcome, type StepVerdict } from './lib/step-ladder.ts';
 import { type ResponseFrame, WireClient } from './lib/wire-client.ts';
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
@@ -45,6 +49,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ADMIN_EMAIL = 'admin@bench.parley';
 const ADMIN_PASSWORD = 'bench-admin-password';
 const AGENT_PASSWORD = 'bench-agent-password';
+/** The nodes' per-connection frame limit, unless --server-env sets it: the default 20/s would refuse agents' answers. */
+const BENCH_WS_RATE_LIMIT = '100000';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Clean-up: everything started is stopped and deleted, on success, failure and Ctrl-C.
@@ -76,11 +82,18 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 interface Message {
   from: 'consumer' | 'agent';
   consumer: number;
+  /** The step it belongs to (an agent's answer belongs to the step of the message it answers). */
+  step: number;
+  /** Its conversation is watched by the supervisor. */
+  watched: boolean;
   sentAt: number;
   ackAt: number;
   sequence: number;
   deliveredAt: number;
+  /** Deliveries to the other party (must end at exactly 1). */
   deliveries: number;
+  /** Deliveries to the supervisor (exactly 1 when watched, else 0). */
+  supervisorDeliveries: number;
   error: string | undefined;
   measured: boolean;
 }
@@ -91,7 +104,7 @@ interface VirtualConsumer {
   conversationId: string;
   client: WireClient | undefined;
   lastSeq: number;
-  sent: number;
+  watched: boolean;
 }
 
 interface VirtualAgent {
@@ -104,26 +117,36 @@ interface VirtualAgent {
 }
 
 const messages = new Map<string, Message>();
-const errors = new Map<string, number>();
-const integrity = { sequenceGaps: 0, sequenceDuplicates: 0, unexpectedCloses: 0 };
+/** The current step's messages in the order they were created (the drain and the backlog check walk it). */
+let stepMessages: Message[] = [];
+let errors = new Map<string, number>();
+const integrity = { sequenceGaps: 0, sequenceDuplicates: 0, unexpectedCloses: 0, supervisorSequenceGaps: 0, supervisorSequenceDuplicates: 0 };
 let nextMessage = 0;
-/** Max mode: consumers write again when their agent's answer arrives, until this is false. */
+let currentStep = 0;
+/** Closed loop: consumers write again when their agent's answer arrives, until this is false. */
 let closedLoop = false;
 let recording = false;
 let consumers: VirtualConsumer[] = [];
 const conversationOwner = new Map<string, VirtualConsumer>();
 const assignments = new Map<string, { agent: VirtualAgent; at: number }>();
 const burstFirstMessage = new Map<string, number>();
-const onAssigned = new Set<(conversationId: string) => void>();
+/** The supervisor's last sequence per watched conversation. */
+const supervisorSeen = new Map<string, number>();
 
 function countError(code: string): void {
   errors.set(code, (errors.get(code) ?? 0) + 1);
 }
 
+/** 1 for a gap, -1 for a duplicate (or a step back), 0 when `sequence` follows `previous`. */
+function sequenceCheck(previous: number | undefined, sequence: number): -1 | 0 | 1 {
+  if (previous === undefined || previous === 0) return 0;
+  if (sequence <= previous) return -1;
+  return sequence > previous + 1 ? 1 : 0;
+}
 function checkSequence(previous: number | undefined, sequence: number): void {
-  if (previous === undefined || previous === 0) return;
-  if (sequence <= previous) integrity.sequenceDuplicates += 1;
-  else if (sequence > previous + 1) integrity.sequenceGaps += 1;
+  const check = sequenceCheck(previous, sequence);
+  if (check === -1) integrity.sequenceDuplicates += 1;
+  else if (check === 1) integrity.sequenceGaps += 1;
 }
 
 function onAck(frame: ResponseFrame, at: number): void {
@@ -134,8 +157,11 @@ function onAck(frame: ResponseFrame, at: number): void {
     message.sequence = (frame.result as { sequence: number }).sequence;
   } else {
     message.error = frame.error?.code ?? 'UNKNOWN';
-    if (message.measured) countError(message.error);
-    if (closedLoop && message.from === 'consumer') sendFromConsumer(consumers[message.consumer] as VirtualConsumer);
+    countError(message.error);
+    if (closedLoop && message.from === 'consumer') {
+      const consumer = consumers[message.consumer] as VirtualConsumer;
+      setTimeout(() => closedLoop && sendFromConsumer(consumer), 100);
+    }
   }
 }
 
@@ -155,12 +181,29 @@ function text(n: number): string {
   return head + 'abcdefghijklmnopqrstuvwxyz0123456789 '.repeat(6).slice(0, length - head.length);
 }
 
+function record(id: string, message: Message): void {
+  messages.set(id, message);
+  stepMessages.push(message);
+}
+
 function sendFromConsumer(consumer: VirtualConsumer): void {
   const client = consumer.client;
   if (!client?.open) return;
   const id = `c${nextMessage++}`;
-  consumer.sent += 1;
-  messages.set(id, { from: 'consumer', consumer: consumer.index, sentAt: performance.now(), ackAt: 0, sequence: 0, deliveredAt: 0, deliveries: 0, error: undefined, measured: recording });
+  record(id, {
+    from: 'consumer',
+    consumer: consumer.index,
+    step: currentStep,
+    watched: consumer.watched,
+    sentAt: performance.now(),
+    ackAt: 0,
+    sequence: 0,
+    deliveredAt: 0,
+    deliveries: 0,
+    supervisorDeliveries: 0,
+    error: undefined,
+    measured: recording,
+  });
   client.sendRaw({
     id,
     type: 'send',
@@ -174,7 +217,20 @@ function sendFromConsumer(consumer: VirtualConsumer): void {
 function replyFromAgent(agent: VirtualAgent, conversationId: string, to: Message): void {
   if (!agent.client.open) return;
   const id = `a${nextMessage++}`;
-  messages.set(id, { from: 'agent', consumer: to.consumer, sentAt: performance.now(), ackAt: 0, sequence: 0, deliveredAt: 0, deliveries: 0, error: undefined, measured: to.measured });
+  record(id, {
+    from: 'agent',
+    consumer: to.consumer,
+    step: to.step,
+    watched: to.watched,
+    sentAt: performance.now(),
+    ackAt: 0,
+    sequence: 0,
+    deliveredAt: 0,
+    deliveries: 0,
+    supervisorDeliveries: 0,
+    error: undefined,
+    measured: to.measured,
+  });
   agent.client.sendRaw({ id, type: 'send', conversationId, clientMessageId: id, audience: 'all', event: { type: 'content', content: { contentType: 'text/plain', message: text(nextMessage) } } });
 }
 
@@ -205,6 +261,20 @@ function agentFrame(agent: VirtualAgent, frame: ServerFrame, at: number): void {
   } else if (frame.type === 'conversation') assigned(agent, frame.conversation, at);
 }
 
+function supervisorFrame(frame: ServerFrame): void {
+  if (frame.type !== 'event') return;
+  const event = frame.event;
+  if (!supervisorSeen.has(event.conversationId)) return;
+  const check = sequenceCheck(supervisorSeen.get(event.conversationId), event.sequence);
+  if (check === -1) integrity.supervisorSequenceDuplicates += 1;
+  else if (check === 1) integrity.supervisorSequenceGaps += 1;
+  supervisorSeen.set(event.conversationId, Math.max(supervisorSeen.get(event.conversationId) ?? 0, event.sequence));
+  if (event.type === 'content' && event.clientMessageId) {
+    const message = messages.get(event.clientMessageId);
+    if (message) message.supervisorDeliveries += 1;
+  }
+}
+
 function assigned(agent: VirtualAgent, conversation: ConversationSummary, at: number): void {
   if (conversation.assignedAgentId !== agent.userId || assignments.has(conversation.id) || !conversationOwner.has(conversation.id)) return;
   assignments.set(conversation.id, { agent, at });
@@ -212,7 +282,6 @@ function assigned(agent: VirtualAgent, conversation: ConversationSummary, at: nu
   agent.lastSeq.set(conversation.id, 0);
   // Replay from the start: the consumer's first message and the participant events, then live events.
   agent.client.request({ type: 'subscribe', conversationId: conversation.id, fromSeq: 0 }).catch((error: Error) => countError(`subscribe: ${error.message}`));
-  for (const listener of onAssigned) listener(conversation.id);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -273,10 +342,475 @@ function perMessage(before: Record<string, number> | undefined, after: Record<st
   return out;
 }
 
+/** Every conversation's stored last sequence, through the REST API (pages of 200, as a manager sees them). */
+async function storedLastSequences(admin: RestClient): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  let cursor: string | undefined;
+  do {
+    const page = await admin.listConversations({ scope: 'all', state: 'all', limit: 200, ...(cursor ? { cursor } : {}) });
+    for (const c of page.items) out.set(c.id, c.lastSequence);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return out;
+}
+
+/** The open WebSocket connections each node counts (its `parley_ws_connections` gauge, all kinds). */
+async function nodeConnections(nodeUrls: readonly string[]): Promise<number[]> {
+  return Promise.all(nodeUrls.map(async (url) => Object.values(await counterByLabels([url], 'parley_ws_connections')).reduce((s, v) => s + v, 0)));
+}
+
 // ---------------------------------------------------------------------------------------------------------------
+// One measured step of messaging: open loop at a rate, or closed loop; then the drain and the correctness gate.
+
+interface StepSpec {
+  index: number;
+  label: string;
+  loop: 'open' | 'closed';
+  /** Open loop: stored messages per second offered, both directions (consumers write half of it). */
+  offered: number | undefined;
+  warmupMs: number;
+  measureMs: number;
+  /** Cut the step short when the backlog shows the server cannot keep up (the ladder; not the single rate). */
+  abortable: boolean;
+  concurrency: number;
+}
+
+interface StepContext {
+  active: VirtualConsumer[];
+  serverPids: number[];
+  nodePids: number[];
+  nodeUrls: string[];
+  statsClient: pg.Client | undefined;
+  admin: RestClient;
+  /** Each conversation's stored last sequence before the step (after the previous step's drain). */
+  stored: Map<string, number>;
+  stopP99Ms: number;
+  /** The CPUs the server side and the generator are pinned to, to see how much of them other processes took. */
+  serverCpu: number | undefined;
+  generatorCpu: number | undefined;
+}
+
+interface Gate {
+  sent: number;
+  persisted: number;
+  acknowledged: number;
+  delivered: number;
+  failed: number;
+  unanswered: number;
+  acknowledgedNotDelivered: number;
+  deliveredTwice: number;
+  supervisorExpected: number;
+  supervisorDelivered: number;
+  supervisorMissed: number;
+  supervisorTwice: number;
+  sequenceGaps: number;
+  sequenceDuplicates: number;
+  supervisorSequenceGaps: number;
+  supervisorSequenceDuplicates: number;
+  persistedMismatches: number;
+  supervisorMismatches: number;
+  unexpectedCloses: number;
+  drainTimedOut: boolean;
+}
+
+interface StepResult extends StepOutcome, StepVerdict {
+  index: number;
+  label: string;
+  loop: 'open' | 'closed';
+  consumerPerSecond: number;
+  measuredSeconds: number;
+  /** Messages (both directions) sent per second in the measured window. */
+  sentPerSecond: number;
+  deliveredPerSecond: number;
+  latency: {
+    delivery: LatencySummary;
+    ack: LatencySummary;
+    consumerToAgent: LatencySummary;
+    agentToConsumer: LatencySummary;
+    consumerAck: LatencySummary;
+    agentAck: LatencySummary;
+  };
+  cpuMsPer1000: number;
+  /** coreBusyShare: how busy the server side's CPU was in all (the rest of it beyond coreShare was other processes). */
+  serverCpu: { ms: number; coreShare: number; nodesMsPer1000: number; coreBusyShare: number | undefined };
+  generator: { coreShare: number; eventLoopDelayP99Ms: number; coreBusyShare: number | undefined };
+  serverCounts: { framesOutPerMessage: Record<string, number>; framesInPerMessage: Record<string, number>; databasePerMessage: Record<string, number> | undefined };
+  errors: Record<string, number>;
+  drainMs: number;
+  gate: Gate;
+}
+
+function gateValid(gate: Gate): boolean {
+  return (
+    gate.unanswered === 0 &&
+    gate.acknowledgedNotDelivered === 0 &&
+    gate.deliveredTwice === 0 &&
+    gate.persisted === gate.acknowledged &&
+    gate.supervisorMissed === 0 &&
+    gate.supervisorTwice === 0 &&
+    gate.sequenceGaps === 0 &&
+    gate.sequenceDuplicates === 0 &&
+    gate.supervisorSequenceGaps === 0 &&
+    gate.supervisorSequenceDuplicates === 0 &&
+    gate.persistedMismatches === 0 &&
+    gate.supervisorMismatches === 0 &&
+    gate.unexpectedCloses === 0
+  );
+}
+
+async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
+  currentStep = spec.index;
+  stepMessages = [];
+  errors = new Map();
+  const closesBefore = integrity.unexpectedCloses;
+  integrity.sequenceGaps = 0;
+  integrity.sequenceDuplicates = 0;
+  integrity.supervisorSequenceGaps = 0;
+  integrity.supervisorSequenceDuplicates = 0;
+  const { active } = ctx;
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  const scheduleLag: number[] = [];
+  const stepStarted = performance.now();
+  let measuredStart = 0;
+  let measuredEnd = 0;
+  let cpuServerStart = cpuMsOfTrees(ctx.serverPids);
+  let cpuNodesStart = cpuMsOfTrees(ctx.nodePids);
+  let cpuGeneratorStart = process.cpuUsage();
+  let snapshotStart = snapshot(ctx.nodeUrls, ctx.statsClient);
+  let snapshotEnd: Promise<Snapshot> | undefined;
+  const coreTimes = () => ({
+    server: ctx.serverCpu === undefined ? undefined : cpuTimes(ctx.serverCpu),
+    generator: ctx.generatorCpu === undefined ? undefined : cpuTimes(ctx.generatorCpu),
+  });
+  let coreStart = coreTimes();
+  let coreEnd = coreStart;
+  const busyShare = (which: 'server' | 'generator') => {
+    const a = coreStart[which];
+    const b = coreEnd[which];
+    return a && b && b.totalMs > a.totalMs ? (b.busyMs - a.busyMs) / (b.totalMs - a.totalMs) : undefined;
+  };
+  const startRecording = () => {
+    recording = true;
+    measuredStart = performance.now();
+    coreStart = coreTimes();
+    cpuServerStart = cpuMsOfTrees(ctx.serverPids);
+    cpuNodesStart = cpuMsOfTrees(ctx.nodePids);
+    snapshotStart = snapshot(ctx.nodeUrls, ctx.statsClient);
+    cpuGeneratorStart = process.cpuUsage();
+    loopDelay.enable();
+  };
+  let cpuServerMs = 0;
+  let cpuNodesMs = 0;
+  let cpuGeneratorMs = 0;
+  const stopRecording = () => {
+    if (measuredStart === 0) {
+      // Cut short during the warm-up: what was sent is what is measured.
+      measuredStart = stepStarted;
+      for (const m of stepMessages) m.measured = true;
+    }
+    recording = false;
+    measuredEnd = performance.now();
+    coreEnd = coreTimes();
+    cpuServerMs = cpuMsOfTrees(ctx.serverPids) - cpuServerStart;
+    cpuNodesMs = cpuMsOfTrees(ctx.nodePids) - cpuNodesStart;
+    snapshotEnd = snapshot(ctx.nodeUrls, ctx.statsClient);
+    const usage = process.cpuUsage(cpuGeneratorStart);
+    cpuGeneratorMs = (usage.user + usage.system) / 1000;
+    loopDelay.disable();
+  };
+
+  let aborted: string | undefined;
+  if (spec.loop === 'closed') {
+    closedLoop = true;
+    for (const consumer of active.slice(0, spec.concurrency)) sendFromConsumer(consumer);
+    if (spec.warmupMs > 0) await sleep(spec.warmupMs);
+    startRecording();
+    await sleep(spec.measureMs);
+    stopRecording();
+    closedLoop = false;
+  } else {
+    const perMs = (spec.offered as number) / 2 / 1000;
+    const totalMs = spec.warmupMs + spec.measureMs;
+    const abortMs = abortAfterMs(ctx.stopP99Ms);
+    let sent = 0;
+    let warm = spec.warmupMs === 0;
+    let head = 0;
+    let lastBacklogCheck = 0;
+    if (warm) startRecording();
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const now = performance.now();
+        const elapsed = now - stepStarted;
+        if (!warm && elapsed >= spec.warmupMs) {
+          warm = true;
+          startRecording();
+        }
+        if (spec.abortable && now - lastBacklogCheck >= 250) {
+          lastBacklogCheck = now;
+          while (head < stepMessages.length && ((stepMessages[head] as Message).ackAt > 0 || (stepMessages[head] as Message).error !== undefined)) head += 1;
+          const oldest = stepMessages[head];
+          if (oldest && now - oldest.sentAt > abortMs) {
+            aborted = `cut short after ${formatNumber(elapsed / 1000, 1)} s: a message had waited ${formatNumber((now - oldest.sentAt) / 1000, 1)} s for its acknowledgement (the server side fell behind)`;
+          }
+        }
+        if (elapsed >= totalMs || aborted !== undefined) {
+          clearInterval(timer);
+          stopRecording();
+          resolve();
+          return;
+        }
+        const due = Math.floor(elapsed * perMs) - sent;
+        for (let k = 0; k < due; k++) {
+          const intended = stepStarted + (sent + 1) / perMs;
+          if (recording) scheduleLag.push(now - intended);
+          sendFromConsumer(active[Math.floor(Math.random() * active.length)] as VirtualConsumer);
+          sent += 1;
+        }
+      }, 1);
+    });
+  }
+
+  // Drain: everything sent gets its answer, its delivery, the agent's reply, and the supervisor's copy.
+  const drainStarted = performance.now();
+  const settled = (m: Message) => m.error !== undefined || (m.ackAt > 0 && m.deliveredAt > 0 && (!m.watched || m.supervisorDeliveries > 0));
+  const unsettled = () => {
+    let n = 0;
+    for (const m of stepMessages) if (!settled(m)) n += 1;
+    return n;
+  };
+  // Until everything settled, or nothing more settled for 15 s (an overloaded open loop drains its backlog first).
+  let drainTimedOut = false;
+  let lastProgress = performance.now();
+  let remaining = unsettled();
+  while (remaining > 0) {
+    await sleep(100);
+    const now = unsettled();
+    if (now < remaining) lastProgress = performance.now();
+    remaining = now;
+    if (performance.now() - lastProgress > 15_000) {
+      drainTimedOut = true;
+      break;
+    }
+  }
+  const drainMs = performance.now() - drainStarted;
+  await sleep(500); // late duplicates would show now
+
+  const all = stepMessages;
+  const windowMs = Math.max(1, measuredEnd - measuredStart);
+  const inWindow = (t: number) => t >= measuredStart && t <= measuredEnd;
+  // Open loop: the messages sent in the measured window. Closed loop: those acknowledged in it (at the ceiling a
+  // round trip may outlast the window, and the window's own messages would all complete in the drain).
+  const measured = spec.loop === 'open' ? all.filter((m) => m.measured) : all.filter((m) => m.ackAt > 0 && inWindow(m.ackAt));
+  const ackLatency = (list: Message[]) => summarize(list.filter((m) => m.ackAt > 0).map((m) => m.ackAt - m.sentAt));
+  const deliveryLatency = (list: Message[]) => summarize(list.filter((m) => m.deliveredAt > 0).map((m) => m.deliveredAt - m.sentAt));
+  const fromConsumers = measured.filter((m) => m.from === 'consumer');
+  const fromAgents = measured.filter((m) => m.from === 'agent');
+  const ackedInWindow = all.filter((m) => m.ackAt > 0 && inWindow(m.ackAt)).length;
+  const deliveredInWindow = all.filter((m) => m.deliveredAt > 0 && inWindow(m.deliveredAt)).length;
+  const sentInWindow = all.filter((m) => inWindow(m.sentAt)).length;
+  const [before, after] = await Promise.all([snapshotStart, snapshotEnd]);
+
+  // The correctness gate: persisted = acknowledged = delivered, no gap, no duplicate, the supervisor saw everything.
+  const stored = await storedLastSequences(ctx.admin);
+  let persisted = 0;
+  let persistedMismatches = 0;
+  let supervisorMismatches = 0;
+  for (const consumer of active) {
+    const last = stored.get(consumer.conversationId) ?? 0;
+    persisted += last - (ctx.stored.get(consumer.conversationId) ?? 0);
+    const agentSeen = assignments.get(consumer.conversationId)?.agent.lastSeq.get(consumer.conversationId) ?? -1;
+    if (last !== consumer.lastSeq || last !== agentSeen) persistedMismatches += 1;
+    if (consumer.watched && supervisorSeen.get(consumer.conversationId) !== last) supervisorMismatches += 1;
+  }
+  ctx.stored = stored;
+  const acknowledged = all.filter((m) => m.ackAt > 0);
+  const watchedAcked = acknowledged.filter((m) => m.watched);
+  const gate: Gate = {
+    sent: all.length,
+    persisted,
+    acknowledged: acknowledged.length,
+    delivered: all.filter((m) => m.deliveries > 0).length,
+    failed: all.filter((m) => m.error !== undefined).length,
+    unanswered: all.filter((m) => m.ackAt === 0 && m.error === undefined).length,
+    acknowledgedNotDelivered: acknowledged.filter((m) => m.deliveries === 0).length,
+    deliveredTwice: all.filter((m) => m.deliveries > 1).length,
+    supervisorExpected: watchedAcked.length,
+    supervisorDelivered: watchedAcked.filter((m) => m.supervisorDeliveries > 0).length,
+    supervisorMissed: watchedAcked.filter((m) => m.supervisorDeliveries === 0).length,
+    supervisorTwice: all.filter((m) => m.supervisorDeliveries > 1).length,
+    sequenceGaps: integrity.sequenceGaps,
+    sequenceDuplicates: integrity.sequenceDuplicates,
+    supervisorSequenceGaps: integrity.supervisorSequenceGaps,
+    supervisorSequenceDuplicates: integrity.supervisorSequenceDuplicates,
+    persistedMismatches,
+    supervisorMismatches,
+    unexpectedCloses: integrity.unexpectedCloses - closesBefore,
+    drainTimedOut,
+  };
+  const valid = gateValid(gate);
+  const deliveryAll = deliveryLatency(measured);
+  const achieved = ackedInWindow / (windowMs / 1000);
+  const outcome: StepOutcome = {
+    offered: spec.offered ?? achieved,
+    achieved,
+    deliveryP99Ms: deliveryAll.p99,
+    scheduleLagP99Ms: scheduleLag.length > 0 ? summarize(scheduleLag).p99 : null,
+    valid,
+    aborted,
+  };
+  const verdict = spec.loop === 'open' ? judgeStep(outcome, ctx.stopP99Ms) : { held: false, stop: undefined };
+  const result: StepResult = {
+    index: spec.index,
+    label: spec.label,
+    loop: spec.loop,
+    ...outcome,
+    ...verdict,
+    consumerPerSecond: fromConsumers.length / (windowMs / 1000),
+    measuredSeconds: windowMs / 1000,
+    sentPerSecond: sentInWindow / (windowMs / 1000),
+    deliveredPerSecond: deliveredInWindow / (windowMs / 1000),
+    latency: {
+      delivery: deliveryAll,
+      ack: ackLatency(measured),
+      consumerToAgent: deliveryLatency(fromConsumers),
+      agentToConsumer: deliveryLatency(fromAgents),
+      consumerAck: ackLatency(fromConsumers),
+      agentAck: ackLatency(fromAgents),
+    },
+    cpuMsPer1000: (cpuServerMs / Math.max(1, ackedInWindow)) * 1000,
+    serverCpu: {
+      ms: cpuServerMs,
+      coreShare: cpuServerMs / windowMs,
+      nodesMsPer1000: (cpuNodesMs / Math.max(1, ackedInWindow)) * 1000,
+      coreBusyShare: busyShare('server'),
+    },
+    generator: { coreShare: cpuGeneratorMs / windowMs, eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6, coreBusyShare: busyShare('generator') },
+    serverCounts: {
+      framesOutPerMessage: perMessage(before.framesOut, after?.framesOut, ackedInWindow),
+      framesInPerMessage: perMessage(before.framesIn, after?.framesIn, ackedInWindow),
+      databasePerMessage: after?.database ? perMessage(before.database, after.database, ackedInWindow) : undefined,
+    },
+    errors: Object.fromEntries(errors),
+    drainMs,
+    gate,
+  };
+  // The step's messages are no longer needed (a long ladder would otherwise hold millions).
+  for (const [id, m] of messages) if (m.step === spec.index) messages.delete(id);
+  stepMessages = [];
+  return result;
+}
+
+function gateLine(gate: Gate, valid: boolean): string {
+  return `${valid ? 'OK' : 'VOID'}: sent ${gate.sent}, persisted ${gate.persisted}, acknowledged ${gate.acknowledged}, delivered ${gate.delivered}, failed ${gate.failed}, unanswered ${gate.unanswered}, acknowledged but not delivered ${gate.acknowledgedNotDelivered}, delivered twice ${gate.deliveredTwice}; supervisor ${gate.supervisorDelivered} of ${gate.supervisorExpected} (missed ${gate.supervisorMissed}, twice ${gate.supervisorTwice}); sequence gaps ${gate.sequenceGaps + gate.supervisorSequenceGaps}, duplicates ${gate.sequenceDuplicates + gate.supervisorSequenceDuplicates}; stored last sequence differs ${gate.persistedMismatches} (supervisor ${gate.supervisorMismatches}); sockets closed ${gate.unexpectedCloses}${gate.drainTimedOut ? '; the drain timed out' : ''}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Idle connections: the node's memory per idle connection, and the most connections it holds.
+
+interface IdleResult {
+  requested: number;
+  held: number;
+  failed: number;
+  firstFailure: { at: number; reason: string } | undefined;
+  closedMeanwhile: number;
+  fdLimit: { soft: number; hard: number } | undefined;
+  rssBeforeBytes: number;
+  rssAfterBytes: number;
+  bytesPerConnection: number;
+  /** Each node's open WebSocket connections (its own gauge, all kinds) with the idle sockets open. */
+  nodes: { name: string; connectionsBefore: number; connectionsHeld: number }[];
+  mostOnOneNode: number;
+  batches: { open: number; rssBytes: number }[];
+  openSeconds: number;
+}
+
+async function idlePhase(options: MessagingOptions, parley: ParleyUnderTest, widgetKey: string): Promise<IdleResult> {
+  const publicRest = createRestClient({ baseUrl: parley.adminUrl });
+  const started = performance.now();
+  const tokens: string[] = [];
+  await inParallel(options.idle, 16, async (i) => {
+    tokens[i] = (await publicRest.consumerSession({ widgetKey })).accessToken;
+  });
+  log(`idle connections: ${options.idle} consumer sessions (${formatNumber((performance.now() - started) / 1000, 1)} s); reading the nodes' memory until it settles …`);
+  const nodePids = parley.nodes.map((n) => n.process.pid);
+  const nodeUrls = parley.nodes.map((n) => n.url);
+  const rssBefore = await settledRss(nodePids);
+  const connectionsBefore = await nodeConnections(nodeUrls);
+  const idle: WireClient[] = [];
+  let failed = 0;
+  let closedMeanwhile = 0;
+  let firstFailure: { at: number; reason: string } | undefined;
+  const batches: { open: number; rssBytes: number }[] = [];
+  const openStarted = performance.now();
+  for (let start = 0; start < options.idle; start += options.idleBatch) {
+    const count = Math.min(options.idleBatch, options.idle - start);
+    let batchFailures = 0;
+    await inParallel(count, options.connectConcurrency, async (k) => {
+      const i = start + k;
+      try {
+        const client = await WireClient.connect(parley.urlFor(i), tokens[i] as string);
+        client.onClose = () => {
+          closedMeanwhile += 1;
+        };
+        idle.push(client);
+      } catch (error) {
+        batchFailures += 1;
+        firstFailure ??= { at: idle.length + 1, reason: error instanceof Error ? error.message : String(error) };
+      }
+    });
+    failed += batchFailures;
+    const open = idle.filter((c) => c.open).length;
+    batches.push({ open, rssBytes: parley.nodesRss() });
+    log(`  ${open} idle sockets open, nodes' RSS ${MB(parley.nodesRss())}${batchFailures > 0 ? `; ${batchFailures} failed in this batch, stopping: ${firstFailure?.reason}` : ''}`);
+    if (batchFailures > 0) break;
+  }
+  const openSeconds = (performance.now() - openStarted) / 1000;
+  const rssAfter = await settledRss(nodePids);
+  const held = idle.filter((c) => c.open).length;
+  const connectionsHeld = await nodeConnections(nodeUrls);
+  const closedByServer = closedMeanwhile;
+  for (const client of idle) client.close();
+  await sleep(2_000);
+  return {
+    requested: options.idle,
+    held,
+    failed,
+    firstFailure,
+    closedMeanwhile: closedByServer,
+    fdLimit: openFileLimit(process.pid),
+    rssBeforeBytes: rssBefore,
+    rssAfterBytes: rssAfter,
+    bytesPerConnection: (rssAfter - rssBefore) / Math.max(1, held),
+    nodes: parley.nodes.map((n, i) => ({ name: n.name, connectionsBefore: connectionsBefore[i] ?? 0, connectionsHeld: connectionsHeld[i] ?? 0 })),
+    mostOnOneNode: Math.max(0, ...connectionsHeld),
+    batches,
+    openSeconds,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Summary {
+  highestHeld: number | undefined;
+  cpuMsPer1000At1k: number | undefined;
+  cpuMsPer1000At5k: number | undefined;
+  ceilingPerSecond: number | undefined;
+  ceilingLabel: string | undefined;
+  ceilingServerCoreShare: number | undefined;
+  memoryPerIdleConnectionBytes: number | undefined;
+  mostConnectionsOneNode: number | undefined;
+  nodes: number;
+}
+
+function readBaseline(file: string): { summary: Summary; mode: string } {
+  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { summary?: Summary; mode?: string };
+  if (!json.summary) throw new UsageError(`--baseline ${file}: not a results file of this benchmark (no summary)`);
+  return { summary: json.summary, mode: json.mode ?? '?' };
+}
 
 async function main(): Promise<void> {
   let options: MessagingOptions;
+  let baseline: { summary: Summary; mode: string } | undefined;
   try {
     const parsed = parseMessagingArgs(process.argv.slice(2));
     if (parsed === 'help') {
@@ -284,6 +818,7 @@ async function main(): Promise<void> {
       return;
     }
     options = parsed;
+    if (options.baseline) baseline = readBaseline(options.baseline);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`${error.message}\n\n${MESSAGING_USAGE}\n`);
@@ -291,6 +826,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  const plan = options.messaging;
+  const messaging = plan.kind !== 'none';
 
   const startedAt = new Date();
   const machine = machineInfo();
@@ -308,19 +845,32 @@ async function main(): Promise<void> {
     serverCpu = 0;
     pinning = `server side (nodes${options.storage === 'postgres' ? ', PostgreSQL' : ''}${options.redis ? ', Redis' : ''}${options.balancer ? ', balancer' : ''}) on CPU 0 (taskset -c 0); generator pid ${process.pid} on CPU ${allowedCpus(process.pid)} (taskset -a -cp 1)`;
   }
+  // Every socket is a file descriptor here and on a node (which inherits this limit): raise the soft limit first.
+  const socketsWanted = (messaging ? options.consumers + options.agents + options.burst + 1 : 0) + options.idle;
+  const fdLimit = raiseOpenFileLimit(process.pid, socketsWanted + 1024);
 
   const mode =
     options.storage === 'embedded'
       ? 'embedded (PGlite)'
       : `cluster: PostgreSQL${options.redis ? ' + Redis' : ''}, ${options.nodes} node${options.nodes > 1 ? 's' : ''}${options.balancer ? ' behind the balancer' : ''}`;
+  const planText =
+    plan.kind === 'ladder'
+      ? `open-loop steps ${plan.steps.map((s) => formatNumber(s)).join(', ')} stored msg/s (both directions), ${options.warmup} s warm-up + ${options.duration} s each${plan.ceilingSeconds > 0 ? `, then the closed-loop ceiling for ${plan.ceilingSeconds} s` : ''}`
+      : plan.kind === 'rate'
+        ? `one open-loop rate: ${plan.consumerPerSecond} consumer msg/s, each answered (${formatNumber(plan.consumerPerSecond * 2, 1)} stored msg/s), ${options.warmup} s warm-up + ${options.duration} s`
+        : plan.kind === 'max'
+          ? `closed loop (${options.concurrency} consumers), ${options.warmup} s warm-up + ${options.duration} s`
+          : 'no messaging';
   log(`Parley messaging load: ${mode}`);
-  log(
-    `  ${options.consumers} consumers, ${options.agents} agents x ${options.capacity}, ${options.rate === 'max' ? `closed loop (${options.concurrency} consumers)` : `${options.rate} consumer msg/s`}`,
-  );
-  log(`  plus an answer from the agent to each; ${options.warmup} s warm-up + ${options.duration} s measured; burst of ${options.burst}`);
+  if (messaging) {
+    log(`  ${options.consumers} consumers, ${options.agents} agents x ${options.capacity}, a supervisor watching ${formatNumber(options.supervise * 100, 0)}% of the conversations`);
+    log(`  ${planText}${options.burst > 0 ? `; burst of ${options.burst}` : ''}`);
+  }
+  if (options.idle > 0) log(`  ${options.idle} idle connections, in batches of ${options.idleBatch}`);
   log(`  machine      ${machine.cpuModel} x ${machine.cpus}, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}`);
   log(`  load average ${formatLoad(loadBefore)} (1, 5, 15 min) at start`);
   log(`  pinning      ${pinning}`);
+  log(`  open files   ${fdLimit ? `soft ${fdLimit.soft}, hard ${fdLimit.hard}` : 'limit unknown'} (this process and the nodes; ${socketsWanted} sockets wanted)`);
 
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-messaging-'));
   const buildDir = path.join(REPO_ROOT, '.tmp', 'bench', `build-${process.pid}`);
@@ -329,19 +879,23 @@ async function main(): Promise<void> {
 
   let services: Services | undefined;
   if (options.storage === 'postgres') {
-    log('\nstarting a throw-away PostgreSQL' + (options.redis ? ' and Redis' : '') + ' …');
+    log(`\nstarting a throw-away PostgreSQL${options.redis ? ' and Redis' : ''} …`);
     services = await startServices({ postgres: true, redis: options.redis, cpu: serverCpu });
     const stopServices = services.stop;
     cleanups.push(() => stopServices());
   } else services = { postgres: undefined, redis: undefined, pids: [], stop: async () => {} };
 
-  // The machine's limits, before Parley starts, with the same pinning.
+  // The references, before Parley starts, with the same pinning.
   let echo: EchoReference | undefined;
+  let relay: RelayReference | undefined;
   let commits: CommitReference | undefined;
-  if (options.limits) {
-    log('measuring the references (bare ws echo, raw commits) …');
+  let pubsub: PubSubReference | undefined;
+  if (options.limits && messaging) {
+    log(`measuring the references (ws echo, ws relay, raw commits${services.redis ? ', Redis pub/sub' : ''}) …`);
     echo = await measureEcho({ cpu: serverCpu, cwd: REPO_ROOT, seconds: 3, sockets: 100 });
+    relay = await measureRelay({ cpu: serverCpu, cwd: REPO_ROOT, seconds: 5, consumers: options.consumers, agents: options.agents });
     commits = await measureCommits({ cpu: serverCpu, cwd: REPO_ROOT, postgresUrl: services.postgres?.url, seconds: 3 });
+    if (services.redis) pubsub = await measurePubSub({ cpu: serverCpu, cwd: REPO_ROOT, url: services.redis.url, seconds: 3 });
   }
 
   let entry: { kind: 'bundle'; file: string } | { kind: 'tsx' } = { kind: 'tsx' };
@@ -356,8 +910,12 @@ async function main(): Promise<void> {
     CONSUMER_TOKEN_TTL_SECONDS: '86400',
     // Every virtual consumer signs in from this one address: the per-address limit of public endpoints is off.
     PUBLIC_RATE_LIMIT_PER_MINUTE: '0',
+    // An agent with 10 conversations answers 50 messages/s at 20,000 msg/s: the default 20 frames/s would refuse them.
+    WS_RATE_LIMIT_PER_SECOND: BENCH_WS_RATE_LIMIT,
+    WS_RATE_LIMIT_BURST: BENCH_WS_RATE_LIMIT,
     ...options.serverEnv,
   };
+  log(`  per-connection frame limit: WS_RATE_LIMIT_PER_SECOND=${serverEnv.WS_RATE_LIMIT_PER_SECOND}, WS_RATE_LIMIT_BURST=${serverEnv.WS_RATE_LIMIT_BURST}`);
   fs.mkdirSync(path.join(workDir, 'data'), { recursive: true });
   const parley: ParleyUnderTest = await startParley(
     {
@@ -381,6 +939,8 @@ async function main(): Promise<void> {
     await client.connect();
     statsClient = client;
     cleanups.push(() => client.end());
+    const setting = (await client.query<{ synchronous_commit: string }>('show synchronous_commit')).rows[0]?.synchronous_commit;
+    if (setting !== 'on') log(`  WARNING: the nodes' PostgreSQL has synchronous_commit=${setting}: commits do not wait for their WAL flush`);
   }
   const clients: WireClient[] = [];
   cleanups.push(() => {
@@ -395,407 +955,479 @@ async function main(): Promise<void> {
   const account = await admin.call('getAccount');
   await admin.call('updateRoutingSettings', { body: { autoCloseSeconds: null, defaultMaxConversations: options.capacity } });
 
-  const agents: VirtualAgent[] = [];
-  await inParallel(options.agents, 4, async (i) => {
-    const url = parley.urlFor(i);
-    const user = await admin.call('createUser', { body: { email: `agent${i}@bench.parley`, name: `Agent ${i}`, role: 'agent', password: AGENT_PASSWORD } });
-    await admin.call('updateAgentRouting', { params: { userId: user.id }, body: { maxConversations: options.capacity } });
-    const token = (await createRestClient({ baseUrl: url }).login({ email: user.email, password: AGENT_PASSWORD })).accessToken;
-    const client = await WireClient.connect(url, token);
-    clients.push(client);
-    const agent: VirtualAgent = { index: i, userId: user.id, token, client, lastSeq: new Map(), conversations: new Set() };
-    client.onFrame = (frame, at) => agentFrame(agent, frame, at);
-    client.onClose = (code) => {
-      if (code !== 1000) integrity.unexpectedCloses += 1;
-    };
-    await restAs(url, token).call('setMyState', { body: { state: 'online' } });
-    agents[i] = agent;
-  });
-
-  const newConsumer = async (i: number): Promise<VirtualConsumer> => {
-    const url = parley.urlFor(i);
-    const session = await publicRest.consumerSession({ widgetKey: account.widgetKey });
-    const { conversation } = await restAs(url, session.accessToken).startConversation();
-    const consumer: VirtualConsumer = { index: i, token: session.accessToken, conversationId: conversation.id, client: undefined, lastSeq: 0, sent: 0 };
-    consumers[i] = consumer;
-    conversationOwner.set(conversation.id, consumer);
-    return consumer;
-  };
-  const connectConsumer = async (consumer: VirtualConsumer): Promise<void> => {
-    const client = await WireClient.connect(parley.urlFor(consumer.index), consumer.token);
-    clients.push(client);
-    client.onFrame = (frame, at) => consumerFrame(consumer, frame, at);
-    client.onClose = (code) => {
-      if (code !== 1000) integrity.unexpectedCloses += 1;
-    };
-    consumer.client = client;
-  };
-  consumers = [];
-  await inParallel(options.consumers, 16, async (i) => {
-    await newConsumer(i);
-  });
-  log(
-    `set-up: account, ${options.agents} agents online with a socket each, ${options.consumers} consumer sessions and conversations (${formatNumber((performance.now() - setupStarted) / 1000, 1)} s)`,
-  );
-
-  // ------------------------------------------------------------------ phase 1: connect ramp
-  await sleep(2_000);
-  const rssBefore = parley.nodesRss();
-  const metricsRss = async () => (await Promise.all(parley.nodes.map((n) => metricValue(n.url, 'parley_process_resident_memory_bytes')))).reduce<number>((s, v) => s + (v ?? 0), 0);
-  const metricsBefore = await metricsRss();
-  const connectTimes: number[] = [];
-  let connectFailures = 0;
-  const rampStarted = performance.now();
-  await inParallel(options.consumers, options.connectConcurrency, async (i) => {
-    const t = performance.now();
-    try {
-      await connectConsumer(consumers[i] as VirtualConsumer);
-      connectTimes.push(performance.now() - t);
-    } catch (error) {
-      connectFailures += 1;
-      countError(`connect: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  });
-  const rampMs = performance.now() - rampStarted;
-  await sleep(2_000);
-  const rssAfter = parley.nodesRss();
-  const metricsAfter = await metricsRss();
-  const ramp = {
-    sockets: connectTimes.length,
-    failures: connectFailures,
-    seconds: rampMs / 1000,
-    perSecond: connectTimes.length / (rampMs / 1000),
-    latency: summarize(connectTimes),
-    rssBeforeBytes: rssBefore,
-    rssAfterBytes: rssAfter,
-    bytesPerConnection: (rssAfter - rssBefore) / Math.max(1, connectTimes.length),
-    metricsBytesPerConnection: (metricsAfter - metricsBefore) / Math.max(1, connectTimes.length),
-  };
-  log(
-    `phase 1, connect ramp: ${ramp.sockets} sockets in ${formatNumber(ramp.seconds, 2)} s = ${rate(ramp.perSecond)} (${options.connectConcurrency} at once), connect p50 ${formatMs(ramp.latency.p50)} ms p99 ${formatMs(ramp.latency.p99)} ms; nodes' RSS ${MB(rssBefore)} -> ${MB(rssAfter)}: ${kB(ramp.bytesPerConnection)} per connection`,
-  );
-
-  // ------------------------------------------------------------------ (untimed) subscribe, first message, routing
-  const routingStarted = performance.now();
-  await inParallel(consumers.length, 50, async (i) => {
-    const consumer = consumers[i] as VirtualConsumer;
-    if (!consumer.client) return;
-    await consumer.client.request({ type: 'subscribe', conversationId: consumer.conversationId, fromSeq: 0 });
-    await consumer.client.request({
-      type: 'send',
-      conversationId: consumer.conversationId,
-      clientMessageId: `hello-${i}`,
-      audience: 'all',
-      event: { type: 'content', content: { contentType: 'text/plain', message: 'Hello, I have a question about my order.' } },
-    });
-  });
-  const connected = consumers.filter((c) => c.client).length;
-  await waitFor('routing the conversations', () => assignments.size >= connected, 180_000);
-  log(`set-up: ${assignments.size} conversations routed to agents and subscribed (${formatNumber((performance.now() - routingStarted) / 1000, 1)} s)`);
-  await sleep(1_000);
-
-  // The server side's CPU with every socket open and nothing sent: timers, heartbeats, the routing sweep.
-  const idleMs = 5_000;
-  const idleServerStart = cpuMsOfTrees(serverPids);
-  const idleNodesStart = cpuMsOfTrees(nodePids);
-  await sleep(idleMs);
-  const idle = { serverCoreShare: (cpuMsOfTrees(serverPids) - idleServerStart) / idleMs, nodesCoreShare: (cpuMsOfTrees(nodePids) - idleNodesStart) / idleMs };
-
-  // ------------------------------------------------------------------ phase 2: steady messaging
-  const active = consumers.filter((c) => c.client);
-  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
-  const scheduleLag: number[] = [];
-  const warmupMs = options.warmup * 1000;
-  const totalMs = warmupMs + options.duration * 1000;
-  let measuredStart = 0;
-  let measuredEnd = 0;
-  let cpuServerStart = 0;
-  let cpuNodesStart = 0;
-  let cpuGeneratorStart = process.cpuUsage();
-  let snapshotStart: Promise<Snapshot> | undefined;
-  let snapshotEnd: Promise<Snapshot> | undefined;
-  const startRecording = () => {
-    recording = true;
-    measuredStart = performance.now();
-    cpuServerStart = cpuMsOfTrees(serverPids);
-    cpuNodesStart = cpuMsOfTrees(nodePids);
-    snapshotStart = snapshot(nodeUrls, statsClient);
-    cpuGeneratorStart = process.cpuUsage();
-    loopDelay.enable();
-  };
-  let cpuServerMs = 0;
-  let cpuNodesMs = 0;
-  let cpuGeneratorMs = 0;
-  const stopRecording = () => {
-    recording = false;
-    measuredEnd = performance.now();
-    cpuServerMs = cpuMsOfTrees(serverPids) - cpuServerStart;
-    cpuNodesMs = cpuMsOfTrees(nodePids) - cpuNodesStart;
-    snapshotEnd = snapshot(nodeUrls, statsClient);
-    const usage = process.cpuUsage(cpuGeneratorStart);
-    cpuGeneratorMs = (usage.user + usage.system) / 1000;
-    loopDelay.disable();
-  };
-  const steadyStarted = performance.now();
-  if (options.rate === 'max') {
-    closedLoop = true;
-    for (const consumer of active.slice(0, options.concurrency)) sendFromConsumer(consumer);
-    if (warmupMs > 0) await sleep(warmupMs);
-    startRecording();
-    await sleep(options.duration * 1000);
-    stopRecording();
-    closedLoop = false;
-  } else {
-    const perMs = options.rate / 1000;
-    let sent = 0;
-    let warm = warmupMs === 0;
-    if (warm) startRecording();
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        const now = performance.now();
-        const elapsed = now - steadyStarted;
-        if (!warm && elapsed >= warmupMs) {
-          warm = true;
-          startRecording();
-        }
-        if (elapsed >= totalMs) {
-          clearInterval(timer);
-          stopRecording();
-          resolve();
-          return;
-        }
-        const due = Math.floor(elapsed * perMs) - sent;
-        for (let k = 0; k < due; k++) {
-          const intended = steadyStarted + (sent + 1) / perMs;
-          if (recording) scheduleLag.push(now - intended);
-          sendFromConsumer(active[Math.floor(Math.random() * active.length)] as VirtualConsumer);
-          sent += 1;
-        }
-      }, 1);
-    });
-  }
-  // Drain: everything sent gets its answer, its delivery and the agent's reply (or the drain times out).
-  const drainStarted = performance.now();
-  const settled = (m: Message) => m.error !== undefined || (m.ackAt > 0 && m.deliveredAt > 0);
-  const unsettled = () => {
-    let n = 0;
-    for (const m of messages.values()) if (!settled(m)) n += 1;
-    return n;
-  };
-  // Until everything settled, or nothing more settled for 15 s (an overloaded open loop drains its backlog first).
-  let drainTimedOut = false;
-  let lastProgress = performance.now();
-  let remaining = unsettled();
-  while (remaining > 0) {
-    await sleep(50);
-    const now = unsettled();
-    if (now < remaining) lastProgress = performance.now();
-    remaining = now;
-    if (performance.now() - lastProgress > 15_000) {
-      drainTimedOut = true;
-      break;
-    }
-  }
-  const drainMs = performance.now() - drainStarted;
-  await sleep(500); // late duplicates would show now
-
-  const measured = [...messages.values()].filter((m) => m.measured);
-  const windowMs = measuredEnd - measuredStart;
-  const inWindow = (t: number) => t >= measuredStart && t <= measuredEnd;
-  const byKind = (from: 'consumer' | 'agent') => measured.filter((m) => m.from === from);
-  const ackLatency = (list: Message[]) => summarize(list.filter((m) => m.ackAt > 0).map((m) => m.ackAt - m.sentAt));
-  const deliveryLatency = (list: Message[]) => summarize(list.filter((m) => m.deliveredAt > 0).map((m) => m.deliveredAt - m.sentAt));
-  const fromConsumers = byKind('consumer');
-  const fromAgents = byKind('agent');
-  const allMessages = [...messages.values()];
-  const ackedInWindow = allMessages.filter((m) => m.ackAt > 0 && inWindow(m.ackAt)).length;
-  const [before, after] = await Promise.all([snapshotStart, snapshotEnd]);
-  const serverCounts = {
-    framesOutPerMessage: perMessage(before?.framesOut, after?.framesOut, ackedInWindow),
-    framesInPerMessage: perMessage(before?.framesIn, after?.framesIn, ackedInWindow),
-    databasePerMessage: after?.database ? perMessage(before?.database, after.database, ackedInWindow) : undefined,
-  };
-  const deliveredInWindow = allMessages.filter((m) => m.deliveredAt > 0 && inWindow(m.deliveredAt)).length;
-
-  // The correctness gate: every acknowledged message delivered exactly once; the stored last sequence as seen.
-  let persistedMismatches = 0;
-  await inParallel(active.length, 16, async (i) => {
-    const consumer = active[i] as VirtualConsumer;
-    const stored = await admin.getConversation(consumer.conversationId);
-    const agentSeen = assignments.get(consumer.conversationId)?.agent.lastSeq.get(consumer.conversationId) ?? -1;
-    if (stored.lastSequence !== consumer.lastSeq || stored.lastSequence !== agentSeen) persistedMismatches += 1;
-  });
-  const gate = {
-    sent: measured.length,
-    acknowledged: measured.filter((m) => m.ackAt > 0).length,
-    delivered: measured.filter((m) => m.deliveries > 0).length,
-    failed: measured.filter((m) => m.error !== undefined).length,
-    unanswered: measured.filter((m) => m.ackAt === 0 && m.error === undefined).length,
-    acknowledgedNotDelivered: measured.filter((m) => m.ackAt > 0 && m.deliveries === 0).length,
-    deliveredTwice: measured.filter((m) => m.deliveries > 1).length,
-    ...integrity,
-    persistedMismatches,
-    drainTimedOut,
-  };
-  const valid =
-    gate.unanswered === 0 &&
-    gate.acknowledgedNotDelivered === 0 &&
-    gate.deliveredTwice === 0 &&
-    gate.sequenceGaps === 0 &&
-    gate.sequenceDuplicates === 0 &&
-    gate.persistedMismatches === 0 &&
-    gate.unexpectedCloses === 0;
-  const steady = {
-    mode: options.rate === 'max' ? `closed loop, ${Math.min(options.concurrency, active.length)} consumers` : `open loop, ${options.rate} consumer msg/s`,
-    measuredSeconds: windowMs / 1000,
-    offeredConsumerPerSecond: fromConsumers.length / (windowMs / 1000),
-    ackedPerSecond: ackedInWindow / (windowMs / 1000),
-    deliveredPerSecond: deliveredInWindow / (windowMs / 1000),
-    drainMs,
-    latency: {
-      consumerSendToAck: ackLatency(fromConsumers),
-      agentSendToAck: ackLatency(fromAgents),
-      consumerToAgentDelivery: deliveryLatency(fromConsumers),
-      agentToConsumerDelivery: deliveryLatency(fromAgents),
-    },
-    errors: Object.fromEntries(errors),
-    serverCpu: {
-      ms: cpuServerMs,
-      coreShare: cpuServerMs / windowMs,
-      msPer1000Messages: (cpuServerMs / Math.max(1, ackedInWindow)) * 1000,
-      nodesMsPer1000Messages: (cpuNodesMs / Math.max(1, ackedInWindow)) * 1000,
-    },
-    serverCounts,
-    idle,
-    generator: {
-      coreShare: cpuGeneratorMs / windowMs,
-      eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6,
-      scheduleLagP99Ms: scheduleLag.length > 0 ? summarize(scheduleLag).p99 : null,
-    },
-    gate,
-    valid,
-  };
-  log(`phase 2, steady messaging (${steady.mode}): ${formatNumber(steady.ackedPerSecond, 1)} msg/s acknowledged, ${valid ? 'gate OK' : 'VOID: the correctness gate failed'}`);
-
-  // ------------------------------------------------------------------ phase 3: burst of new conversations
+  let ramp:
+    | {
+        sockets: number;
+        failures: number;
+        seconds: number;
+        perSecond: number;
+        latency: LatencySummary;
+        rssBeforeBytes: number;
+        rssAfterBytes: number;
+        bytesPerConnection: number;
+        metricsBytesPerConnection: number;
+      }
+    | undefined;
+  let quiet: { serverCoreShare: number; nodesCoreShare: number } | undefined;
+  const steps: StepResult[] = [];
+  let ceiling: StepResult | undefined;
+  let ladderStop: string | undefined;
   let burst: { conversations: number; assigned: number; seconds: number; perSecond: number; latency: LatencySummary; ackLatency: LatencySummary } | undefined;
-  if (options.burst > 0) {
-    const base = consumers.length;
-    const fresh: VirtualConsumer[] = [];
-    await inParallel(options.burst, 16, async (k) => {
-      const consumer = await newConsumer(base + k);
-      await connectConsumer(consumer);
-      await consumer.client?.request({ type: 'subscribe', conversationId: consumer.conversationId, fromSeq: 0 });
-      fresh.push(consumer);
+  let watchedCount = 0;
+
+  if (messaging) {
+    const agents: VirtualAgent[] = [];
+    await inParallel(options.agents, 4, async (i) => {
+      const url = parley.urlFor(i);
+      const user = await admin.call('createUser', { body: { email: `agent${i}@bench.parley`, name: `Agent ${i}`, role: 'agent', password: AGENT_PASSWORD } });
+      await admin.call('updateAgentRouting', { params: { userId: user.id }, body: { maxConversations: options.capacity } });
+      const token = (await createRestClient({ baseUrl: url }).login({ email: user.email, password: AGENT_PASSWORD })).accessToken;
+      const client = await WireClient.connect(url, token);
+      clients.push(client);
+      const agent: VirtualAgent = { index: i, userId: user.id, token, client, lastSeq: new Map(), conversations: new Set() };
+      client.onFrame = (frame, at) => agentFrame(agent, frame, at);
+      client.onClose = (code) => {
+        if (code !== 1000) integrity.unexpectedCloses += 1;
+      };
+      await restAs(url, token).call('setMyState', { body: { state: 'online' } });
+      agents[i] = agent;
     });
-    await sleep(1_000);
-    const acks: number[] = [];
-    const t0 = performance.now();
-    await Promise.all(
-      fresh.map(async (consumer) => {
-        burstFirstMessage.set(consumer.conversationId, performance.now());
-        const sentAt = performance.now();
-        await consumer.client
-          ?.request({
-            type: 'send',
-            conversationId: consumer.conversationId,
-            clientMessageId: `first-${consumer.index}`,
-            audience: 'all',
-            event: { type: 'content', content: { contentType: 'text/plain', message: 'Hello, is anybody there? I need help with a delivery.' } },
-          })
-          .then(
-            () => acks.push(performance.now() - sentAt),
-            (error: Error) => countError(`burst: ${error.message}`),
-          );
-      }),
-    );
-    await waitFor('the burst', () => fresh.every((c) => assignments.has(c.conversationId)), 60_000).catch(() => {});
-    const waits = fresh.flatMap((c) => {
-      const a = assignments.get(c.conversationId);
-      const sent = burstFirstMessage.get(c.conversationId);
-      return a && sent !== undefined ? [a.at - sent] : [];
-    });
-    const last = Math.max(...fresh.map((c) => assignments.get(c.conversationId)?.at ?? 0));
-    burst = {
-      conversations: fresh.length,
-      assigned: waits.length,
-      seconds: (last - t0) / 1000,
-      perSecond: waits.length / ((last - t0) / 1000),
-      latency: summarize(waits),
-      ackLatency: summarize(acks),
+
+    const watchEvery = options.supervise;
+    const newConsumer = async (i: number): Promise<VirtualConsumer> => {
+      const url = parley.urlFor(i);
+      const session = await publicRest.consumerSession({ widgetKey: account.widgetKey });
+      const { conversation } = await restAs(url, session.accessToken).startConversation();
+      // An even spread: consumer i is watched when the running share crosses a whole number.
+      const watched = i < options.consumers && Math.floor((i + 1) * watchEvery) > Math.floor(i * watchEvery);
+      const consumer: VirtualConsumer = { index: i, token: session.accessToken, conversationId: conversation.id, client: undefined, lastSeq: 0, watched };
+      consumers[i] = consumer;
+      conversationOwner.set(conversation.id, consumer);
+      return consumer;
     };
+    const connectConsumer = async (consumer: VirtualConsumer): Promise<void> => {
+      const client = await WireClient.connect(parley.urlFor(consumer.index), consumer.token);
+      clients.push(client);
+      client.onFrame = (frame, at) => consumerFrame(consumer, frame, at);
+      client.onClose = (code) => {
+        if (code !== 1000) integrity.unexpectedCloses += 1;
+      };
+      consumer.client = client;
+    };
+    consumers = [];
+    await inParallel(options.consumers, 16, async (i) => {
+      await newConsumer(i);
+    });
+    log(
+      `set-up: account, ${options.agents} agents online with a socket each, ${options.consumers} consumer sessions and conversations (${formatNumber((performance.now() - setupStarted) / 1000, 1)} s)`,
+    );
+
+    // ------------------------------------------------------------------ phase 1: connect ramp
+    await sleep(2_000);
+    const rssBefore = parley.nodesRss();
+    const metricsRss = async () => (await Promise.all(parley.nodes.map((n) => metricValue(n.url, 'parley_process_resident_memory_bytes')))).reduce<number>((s, v) => s + (v ?? 0), 0);
+    const metricsBefore = await metricsRss();
+    const connectTimes: number[] = [];
+    let connectFailures = 0;
+    const rampStarted = performance.now();
+    await inParallel(options.consumers, options.connectConcurrency, async (i) => {
+      const t = performance.now();
+      try {
+        await connectConsumer(consumers[i] as VirtualConsumer);
+        connectTimes.push(performance.now() - t);
+      } catch (error) {
+        connectFailures += 1;
+        countError(`connect: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+    const rampMs = performance.now() - rampStarted;
+    await sleep(2_000);
+    const rssAfter = parley.nodesRss();
+    const metricsAfter = await metricsRss();
+    ramp = {
+      sockets: connectTimes.length,
+      failures: connectFailures,
+      seconds: rampMs / 1000,
+      perSecond: connectTimes.length / (rampMs / 1000),
+      latency: summarize(connectTimes),
+      rssBeforeBytes: rssBefore,
+      rssAfterBytes: rssAfter,
+      bytesPerConnection: (rssAfter - rssBefore) / Math.max(1, connectTimes.length),
+      metricsBytesPerConnection: (metricsAfter - metricsBefore) / Math.max(1, connectTimes.length),
+    };
+    log(
+      `phase 1, connect ramp: ${ramp.sockets} sockets in ${formatNumber(ramp.seconds, 2)} s = ${rate(ramp.perSecond)} (${options.connectConcurrency} at once), connect p50 ${formatMs(ramp.latency.p50)} ms p99 ${formatMs(ramp.latency.p99)} ms; nodes' RSS ${MB(rssBefore)} -> ${MB(rssAfter)}: ${kB(ramp.bytesPerConnection)} per connection`,
+    );
+
+    // ------------------------------------------------------------------ (untimed) subscribe, first message, routing
+    const routingStarted = performance.now();
+    await inParallel(consumers.length, 50, async (i) => {
+      const consumer = consumers[i] as VirtualConsumer;
+      if (!consumer.client) return;
+      await consumer.client.request({ type: 'subscribe', conversationId: consumer.conversationId, fromSeq: 0 });
+      await consumer.client.request({
+        type: 'send',
+        conversationId: consumer.conversationId,
+        clientMessageId: `hello-${i}`,
+        audience: 'all',
+        event: { type: 'content', content: { contentType: 'text/plain', message: 'Hello, I have a question about my order.' } },
+      });
+    });
+    const connected = consumers.filter((c) => c.client).length;
+    await waitFor('routing the conversations', () => assignments.size >= connected, 600_000);
+    log(`set-up: ${assignments.size} conversations routed to agents and subscribed (${formatNumber((performance.now() - routingStarted) / 1000, 1)} s)`);
+
+    // The supervisor: a manager's socket subscribed to a share of the conversations, from their first event.
+    const active = consumers.filter((c) => c.client);
+    const watched = active.filter((c) => c.watched);
+    watchedCount = watched.length;
+    if (watched.length > 0) {
+      const user = await admin.call('createUser', { body: { email: 'supervisor@bench.parley', name: 'Supervisor', role: 'manager', password: AGENT_PASSWORD } });
+      const token = (await publicRest.login({ email: user.email, password: AGENT_PASSWORD })).accessToken;
+      const supervisor = await WireClient.connect(parley.urlFor(0), token);
+      clients.push(supervisor);
+      supervisor.onFrame = (frame) => supervisorFrame(frame);
+      supervisor.onClose = (code) => {
+        if (code !== 1000) integrity.unexpectedCloses += 1;
+      };
+      for (const consumer of watched) supervisorSeen.set(consumer.conversationId, 0);
+      await inParallel(watched.length, 20, async (i) => {
+        await supervisor.request({ type: 'subscribe', conversationId: (watched[i] as VirtualConsumer).conversationId, fromSeq: 0 });
+      });
+    }
+    // Everyone caught up with what routing wrote (the agents' and the supervisor's replays) before the first step.
+    await waitFor(
+      'the replays after routing',
+      () => active.every((c) => assignments.get(c.conversationId)?.agent.lastSeq.get(c.conversationId) === c.lastSeq && (!c.watched || supervisorSeen.get(c.conversationId) === c.lastSeq)),
+      60_000,
+    ).catch((error: Error) => log(`  (${error.message}; the first step's gate will show it)`));
+    log(`set-up: a supervisor watching ${watched.length} conversations`);
+    await sleep(1_000);
+
+    // The server side's CPU with every socket open and nothing sent: timers, heartbeats, the routing sweep.
+    const quietMs = 5_000;
+    const quietServerStart = cpuMsOfTrees(serverPids);
+    const quietNodesStart = cpuMsOfTrees(nodePids);
+    await sleep(quietMs);
+    quiet = { serverCoreShare: (cpuMsOfTrees(serverPids) - quietServerStart) / quietMs, nodesCoreShare: (cpuMsOfTrees(nodePids) - quietNodesStart) / quietMs };
+
+    // ------------------------------------------------------------------ phase 2: messaging
+    const ctx: StepContext = {
+      active,
+      serverPids,
+      nodePids,
+      nodeUrls,
+      statsClient,
+      admin,
+      stored: await storedLastSequences(admin),
+      stopP99Ms: options.stopP99Ms,
+      serverCpu,
+      generatorCpu: serverCpu === undefined ? undefined : 1,
+    };
+    const concurrency = Math.min(options.concurrency, active.length);
+    const announce = (r: StepResult) =>
+      log(
+        `phase 2, ${r.label}: ${formatNumber(r.achieved, 1)} msg/s acknowledged${r.loop === 'open' ? ` of ${formatNumber(r.offered)} offered` : ''}, delivery p99 ${formatMs(r.latency.delivery.p99)} ms, ack p99 ${formatMs(r.latency.ack.p99)} ms, ${r.valid ? 'gate OK' : 'VOID: the correctness gate failed'}${r.aborted ? `; ${r.aborted}` : ''}`,
+      );
+    if (plan.kind === 'ladder') {
+      for (const [i, offered] of plan.steps.entries()) {
+        const result = await runStep(
+          { index: i + 1, label: `step ${formatNumber(offered)} msg/s`, loop: 'open', offered, warmupMs: options.warmup * 1000, measureMs: options.duration * 1000, abortable: true, concurrency },
+          ctx,
+        );
+        steps.push(result);
+        announce(result);
+        if (result.stop) {
+          ladderStop = `the ladder stopped after ${formatNumber(offered)} msg/s: ${result.stop}`;
+          log(`  ${ladderStop}`);
+          break;
+        }
+      }
+      if (plan.ceilingSeconds > 0) {
+        ceiling = await runStep(
+          {
+            index: plan.steps.length + 1,
+            label: `ceiling (closed loop, ${concurrency} consumers)`,
+            loop: 'closed',
+            offered: undefined,
+            warmupMs: options.warmup * 1000,
+            measureMs: plan.ceilingSeconds * 1000,
+            abortable: false,
+            concurrency,
+          },
+          ctx,
+        );
+        announce(ceiling);
+      }
+    } else if (plan.kind === 'rate') {
+      const result = await runStep(
+        {
+          index: 1,
+          label: `open loop, ${plan.consumerPerSecond} consumer msg/s`,
+          loop: 'open',
+          offered: plan.consumerPerSecond * 2,
+          warmupMs: options.warmup * 1000,
+          measureMs: options.duration * 1000,
+          abortable: false,
+          concurrency,
+        },
+        ctx,
+      );
+      steps.push(result);
+      announce(result);
+    } else if (plan.kind === 'max') {
+      ceiling = await runStep(
+        {
+          index: 1,
+          label: `closed loop, ${concurrency} consumers`,
+          loop: 'closed',
+          offered: undefined,
+          warmupMs: options.warmup * 1000,
+          measureMs: options.duration * 1000,
+          abortable: false,
+          concurrency,
+        },
+        ctx,
+      );
+      announce(ceiling);
+    }
+
+    // ------------------------------------------------------------------ phase 3: burst of new conversations
+    if (options.burst > 0) {
+      const base = consumers.length;
+      const fresh: VirtualConsumer[] = [];
+      await inParallel(options.burst, 16, async (k) => {
+        const consumer = await newConsumer(base + k);
+        await connectConsumer(consumer);
+        await consumer.client?.request({ type: 'subscribe', conversationId: consumer.conversationId, fromSeq: 0 });
+        fresh.push(consumer);
+      });
+      await sleep(1_000);
+      const acks: number[] = [];
+      const t0 = performance.now();
+      await Promise.all(
+        fresh.map(async (consumer) => {
+          burstFirstMessage.set(consumer.conversationId, performance.now());
+          const sentAt = performance.now();
+          await consumer.client
+            ?.request({
+              type: 'send',
+              conversationId: consumer.conversationId,
+              clientMessageId: `first-${consumer.index}`,
+              audience: 'all',
+              event: { type: 'content', content: { contentType: 'text/plain', message: 'Hello, is anybody there? I need help with a delivery.' } },
+            })
+            .then(
+              () => acks.push(performance.now() - sentAt),
+              (error: Error) => countError(`burst: ${error.message}`),
+            );
+        }),
+      );
+      await waitFor('the burst', () => fresh.every((c) => assignments.has(c.conversationId)), 60_000).catch(() => {});
+      const waits = fresh.flatMap((c) => {
+        const a = assignments.get(c.conversationId);
+        const sent = burstFirstMessage.get(c.conversationId);
+        return a && sent !== undefined ? [a.at - sent] : [];
+      });
+      const last = Math.max(...fresh.map((c) => assignments.get(c.conversationId)?.at ?? 0));
+      burst = {
+        conversations: fresh.length,
+        assigned: waits.length,
+        seconds: (last - t0) / 1000,
+        perSecond: waits.length / ((last - t0) / 1000),
+        latency: summarize(waits),
+        ackLatency: summarize(acks),
+      };
+    }
   }
+
+  // ------------------------------------------------------------------ phase 4: idle connections
+  const idle = options.idle > 0 ? await idlePhase(options, parley, account.widgetKey) : undefined;
 
   const loadAfter = loadAverage();
+  const allSteps = [...steps, ...(ceiling ? [ceiling] : [])];
+  const ceilingFigure = ceiling ?? (plan.kind === 'rate' ? steps[0] : undefined);
+  const summary: Summary = {
+    highestHeld: highestHeld(steps),
+    cpuMsPer1000At1k: cpuPer1000At(steps, 1000),
+    cpuMsPer1000At5k: cpuPer1000At(steps, 5000),
+    ceilingPerSecond: ceilingFigure?.achieved,
+    ceilingLabel: ceilingFigure ? (ceiling ? 'ceiling' : 'achieved at the single rate (no ceiling measured)') : undefined,
+    ceilingServerCoreShare: ceilingFigure?.serverCpu.coreShare,
+    memoryPerIdleConnectionBytes: idle && idle.held > 0 ? idle.bytesPerConnection : undefined,
+    mostConnectionsOneNode: idle?.mostOnOneNode,
+    nodes: options.nodes,
+  };
+
   // ------------------------------------------------------------------ report
   const lines: string[] = [''];
   lines.push(`== Parley messaging load: ${mode} ==`);
   lines.push(`machine: ${machine.cpuModel} x ${machine.cpus}, Node ${machine.node}; load average ${formatLoad(loadBefore)} at start, ${formatLoad(loadAfter)} at end`);
   lines.push(`pinning: ${pinning}`);
-  if (echo && commits) {
+  if (messaging) lines.push(`workload: ${options.consumers} consumers, ${options.agents} agents x ${options.capacity}, supervisor watching ${watchedCount}; ${planText}`);
+  if (echo || relay || commits || pubsub) {
+    const rows: string[][] = [['', 'rate', 'p50 ms', 'p99 ms']];
+    if (echo) {
+      rows.push(['bare ws echo, 1 socket, 1 in flight', rate(echo.single.perSecond), formatMs(echo.single.latency.p50), formatMs(echo.single.latency.p99)]);
+      rows.push([`bare ws echo, ${echo.parallel.sockets} sockets, 1 in flight each`, rate(echo.parallel.perSecond), formatMs(echo.parallel.latency.p50), formatMs(echo.parallel.latency.p99)]);
+    }
+    if (relay) {
+      rows.push([`raw ws relay, ${relay.consumers} + ${relay.agents} sockets, closed loop (msgs, both ways)`, rate(relay.perSecond), formatMs(relay.latency.p50), formatMs(relay.latency.p99)]);
+    }
+    if (commits) {
+      rows.push([`${commits.database}: single-row insert commits`, rate(commits.singleRowCommitsPerSecond), '', '']);
+      rows.push(['  100-row insert commits (rows)', rate(commits.batchRowsPerSecond), '', '']);
+    }
+    if (pubsub) {
+      rows.push(['Redis pub/sub, 1 in flight', rate(pubsub.oneInFlight.perSecond), formatMs(pubsub.oneInFlight.p50Ms), formatMs(pubsub.oneInFlight.p99Ms)]);
+      rows.push(['Redis pub/sub, 100 in flight', rate(pubsub.hundredInFlight.perSecond), formatMs(pubsub.hundredInFlight.p50Ms), formatMs(pubsub.hundredInFlight.p99Ms)]);
+    }
     lines.push('');
-    lines.push('machine limits (same pinning, same run)');
-    lines.push(
-      table([
-        ['', 'rate', 'p50 ms', 'p99 ms'],
-        ['bare ws echo, 1 socket, 1 in flight', rate(echo.single.perSecond), formatMs(echo.single.latency.p50), formatMs(echo.single.latency.p99)],
-        [`bare ws echo, ${echo.parallel.sockets} sockets, 1 in flight each`, rate(echo.parallel.perSecond), formatMs(echo.parallel.latency.p50), formatMs(echo.parallel.latency.p99)],
-        [`${commits.database}: single-row insert commits`, rate(commits.singleRowCommitsPerSecond), '', ''],
-        ['  100-row insert commits (rows)', rate(commits.batchRowsPerSecond), '', ''],
-      ]),
-    );
-    lines.push(`  (synchronous_commit=${commits.synchronousCommit}${options.storage === 'embedded' ? '; PGlite never fsyncs' : ''})`);
+    lines.push('references (server side pinned as Parley is, same run)');
+    lines.push(table(rows));
+    const notes: string[] = [];
+    if (relay) notes.push(`the relay's generator used ${formatNumber(relay.generatorCoreShare * 100, 0)}% of its core${relay.generatorCoreShare > 0.9 ? ' (so the figure is the generator’s)' : ''}`);
+    if (commits) notes.push(`synchronous_commit=${commits.synchronousCommit}${options.storage === 'embedded' ? '; PGlite never fsyncs' : ', the nodes’ own PostgreSQL'}`);
+    lines.push(`  (${notes.join('; ')})`);
   }
-  lines.push('');
-  lines.push(
-    `connect ramp: ${ramp.sockets} sockets in ${formatNumber(ramp.seconds, 2)} s = ${rate(ramp.perSecond)}; connect p50 ${formatMs(ramp.latency.p50)} ms, p99 ${formatMs(ramp.latency.p99)} ms${ramp.failures ? `; ${ramp.failures} FAILED` : ''}`,
-  );
-  lines.push(
-    `  memory: nodes' RSS ${MB(ramp.rssBeforeBytes)} -> ${MB(ramp.rssAfterBytes)} = ${kB(ramp.bytesPerConnection)} per connection (/metrics process_resident_memory_bytes: ${kB(ramp.metricsBytesPerConnection)})`,
-  );
-  lines.push('');
-  lines.push(`steady messaging, ${steady.mode}, ${formatNumber(steady.measuredSeconds, 1)} s measured:`);
-  lines.push(
-    `  throughput: ${formatNumber(steady.ackedPerSecond, 1)} msg/s stored and acknowledged (consumers ${formatNumber(fromConsumers.length / (windowMs / 1000), 1)}/s sent + agents' answers), ${formatNumber(steady.deliveredPerSecond, 1)} msg/s delivered; drain ${formatNumber(drainMs, 0)} ms`,
-  );
-  lines.push(
-    table([
-      ['  latency (ms)', 'n', 'p50', 'p90', 'p99', 'p99.9', 'max'],
-      latencyRow('  consumer send -> ack', steady.latency.consumerSendToAck),
-      latencyRow('  consumer send -> delivered to agent', steady.latency.consumerToAgentDelivery),
-      latencyRow('  agent send -> ack', steady.latency.agentSendToAck),
-      latencyRow('  agent send -> delivered to consumer', steady.latency.agentToConsumerDelivery),
-    ]),
-  );
-  lines.push(
-    `  server side CPU: ${formatNumber(steady.serverCpu.coreShare * 100, 0)}% of a core, ${formatNumber(steady.serverCpu.msPer1000Messages, 0)} ms per 1,000 acknowledged messages; generator: ${formatNumber(steady.generator.coreShare * 100, 0)}% of a core, event-loop delay p99 ${formatMs(steady.generator.eventLoopDelayP99Ms)} ms${steady.generator.scheduleLagP99Ms !== null ? `, send schedule lag p99 ${formatMs(steady.generator.scheduleLagP99Ms)} ms` : ''}`,
-  );
-  const frames = (counts: Record<string, number>) =>
-    Object.entries(counts)
-      .filter(([, v]) => v > 0)
-      .map(([k, v]) => `${k.replace(/^type="(.*)"$/, '$1')} ${v}`)
-      .join(', ');
-  lines.push(
-    `  per acknowledged message: nodes' CPU ${formatNumber(steady.serverCpu.nodesMsPer1000Messages / 1000, 2)} ms${options.storage === 'postgres' ? ` (PostgreSQL${options.redis ? ' and Redis' : ''} the rest)` : ' (PGlite runs inside)'}; WebSocket frames out ${frames(serverCounts.framesOutPerMessage)}; in ${frames(serverCounts.framesInPerMessage)}`,
-  );
-  if (serverCounts.databasePerMessage) {
-    const d = serverCounts.databasePerMessage;
+  if (ramp) {
+    lines.push('');
     lines.push(
-      `  PostgreSQL per acknowledged message: ${d.xact_commit} commits, ${d.wal_sync} WAL syncs, ${d.wal_records} WAL records (${formatNumber(d.wal_bytes ?? 0)} bytes), rows: ${d.tup_fetched} fetched, ${d.tup_inserted} inserted, ${d.tup_updated} updated`,
+      `connect ramp: ${ramp.sockets} sockets in ${formatNumber(ramp.seconds, 2)} s = ${rate(ramp.perSecond)}; connect p50 ${formatMs(ramp.latency.p50)} ms, p99 ${formatMs(ramp.latency.p99)} ms${ramp.failures ? `; ${ramp.failures} FAILED` : ''}`,
+    );
+    lines.push(
+      `  memory: nodes' RSS ${MB(ramp.rssBeforeBytes)} -> ${MB(ramp.rssAfterBytes)} = ${kB(ramp.bytesPerConnection)} per connection (/metrics process_resident_memory_bytes: ${kB(ramp.metricsBytesPerConnection)})`,
     );
   }
-  lines.push(
-    `  idle (every socket open, nothing sent, 5 s before the phase): server side ${formatNumber(idle.serverCoreShare * 100, 1)}% of a core, nodes ${formatNumber(idle.nodesCoreShare * 100, 1)}%`,
-  );
-  lines.push(`  errors: ${errors.size === 0 ? 'none' : JSON.stringify(steady.errors)}`);
-  lines.push(
-    `  gate: ${valid ? 'OK' : 'VOID'}: sent ${gate.sent}, acknowledged ${gate.acknowledged}, delivered ${gate.delivered}, failed ${gate.failed}, unanswered ${gate.unanswered}, acknowledged but not delivered ${gate.acknowledgedNotDelivered}, delivered twice ${gate.deliveredTwice}, sequence gaps ${gate.sequenceGaps}, sequence duplicates ${gate.sequenceDuplicates}, stored last sequence differs ${gate.persistedMismatches}, sockets closed ${gate.unexpectedCloses}`,
-  );
+  if (quiet) lines.push(`quiet (every socket open, nothing sent, 5 s): server side ${formatNumber(quiet.serverCoreShare * 100, 1)}% of a core, nodes ${formatNumber(quiet.nodesCoreShare * 100, 1)}%`);
+  if (allSteps.length > 0) {
+    lines.push('');
+    lines.push('messaging: rates are stored messages/s, both directions (a consumer message and its answer are two); latency over both directions');
+    const rows: string[][] = [['', 'offered', 'achieved', 'delivery p50', 'p99', 'p99.9', 'ack p50', 'p99', 'p99.9', 'CPU ms/1k', 'errors', 'gate', 'held']];
+    for (const r of allSteps) {
+      const errorCount = Object.values(r.errors).reduce((s, v) => s + v, 0);
+      rows.push([
+        `  ${r.label}`,
+        r.loop === 'open' ? formatNumber(r.offered) : 'closed',
+        formatNumber(r.achieved, 0),
+        formatMs(r.latency.delivery.p50),
+        formatMs(r.latency.delivery.p99),
+        formatMs(r.latency.delivery.p999),
+        formatMs(r.latency.ack.p50),
+        formatMs(r.latency.ack.p99),
+        formatMs(r.latency.ack.p999),
+        formatNumber(r.cpuMsPer1000, 0),
+        String(errorCount),
+        r.valid ? 'OK' : 'VOID',
+        r.loop === 'open' ? (r.held ? 'yes' : 'no') : '',
+      ]);
+    }
+    lines.push(table(rows));
+    for (const r of allSteps) {
+      lines.push(`  ${r.label}: ${formatNumber(r.measuredSeconds, 1)} s measured, drain ${formatNumber(r.drainMs / 1000, 1)} s${r.aborted ? `; ${r.aborted}` : ''}`);
+      lines.push(
+        table([
+          ['    latency (ms)', 'n', 'p50', 'p90', 'p99', 'p99.9', 'max'],
+          latencyRow('    consumer send -> ack', r.latency.consumerAck),
+          latencyRow('    consumer send -> delivered to agent', r.latency.consumerToAgent),
+          latencyRow('    agent send -> ack', r.latency.agentAck),
+          latencyRow('    agent send -> delivered to consumer', r.latency.agentToConsumer),
+        ]),
+      );
+      lines.push(
+        `    server side CPU ${formatNumber(r.serverCpu.coreShare * 100, 0)}% of a core, ${formatNumber(r.cpuMsPer1000, 0)} ms per 1,000 messages (nodes ${formatNumber(r.serverCpu.nodesMsPer1000, 0)})${r.serverCpu.coreBusyShare !== undefined ? `; CPU ${serverCpu} ${formatNumber(r.serverCpu.coreBusyShare * 100, 0)}% busy in all${r.serverCpu.coreBusyShare - r.serverCpu.coreShare > 0.1 ? ' (other processes took the difference)' : ''}` : ''}; generator ${formatNumber(r.generator.coreShare * 100, 0)}% of its core${r.generator.coreBusyShare !== undefined ? ` (its CPU ${formatNumber(r.generator.coreBusyShare * 100, 0)}% busy in all)` : ''}, event-loop delay p99 ${formatMs(r.generator.eventLoopDelayP99Ms)} ms${r.scheduleLagP99Ms !== null ? `, send-schedule lag p99 ${formatMs(r.scheduleLagP99Ms)} ms` : ''}`,
+      );
+      const frames = (counts: Record<string, number>) =>
+        Object.entries(counts)
+          .filter(([, v]) => v > 0)
+          .map(([k, v]) => `${k.replace(/^type="(.*)"$/, '$1')} ${v}`)
+          .join(', ');
+      const out = frames(r.serverCounts.framesOutPerMessage);
+      lines.push(`    per acknowledged message: WebSocket frames ${out === '' ? '(no counters read from the nodes’ /metrics)' : `out ${out}; in ${frames(r.serverCounts.framesInPerMessage)}`}`);
+      const d = r.serverCounts.databasePerMessage;
+      if (d) {
+        lines.push(
+          `    PostgreSQL per acknowledged message: ${d.xact_commit} commits, ${d.wal_sync} WAL syncs, ${d.wal_records} WAL records (${formatNumber(d.wal_bytes ?? 0)} bytes), rows: ${d.tup_fetched} fetched, ${d.tup_inserted} inserted, ${d.tup_updated} updated`,
+        );
+      }
+      lines.push(`    errors: ${Object.keys(r.errors).length === 0 ? 'none' : JSON.stringify(r.errors)}`);
+      lines.push(`    gate: ${gateLine(r.gate, r.valid)}`);
+    }
+    if (ladderStop) lines.push(`  ${ladderStop}`);
+    else if (plan.kind === 'ladder' && steps.length === plan.steps.length) lines.push('  the ladder ran every step');
+  }
   if (burst) {
     lines.push('');
     lines.push(
       `burst: ${burst.conversations} new conversations' first messages at once: ${burst.assigned} assigned in ${formatNumber(burst.seconds, 2)} s (${rate(burst.perSecond)}); first message -> assignment reaching the agent p50 ${formatMs(burst.latency.p50)} ms, p99 ${formatMs(burst.latency.p99)} ms, max ${formatMs(burst.latency.max)} ms; send -> ack p50 ${formatMs(burst.ackLatency.p50)} ms, p99 ${formatMs(burst.ackLatency.p99)} ms`,
     );
+  }
+  if (idle) {
+    lines.push('');
+    lines.push(
+      `idle connections: ${idle.held} of ${idle.requested} held open (${formatNumber(idle.openSeconds, 1)} s to open, batches of ${options.idleBatch}); nodes' RSS ${MB(idle.rssBeforeBytes)} -> ${MB(idle.rssAfterBytes)} (settled)`,
+    );
+    lines.push(`  per node: ${idle.nodes.map((n) => `${n.name} ${n.connectionsBefore} -> ${n.connectionsHeld} connections`).join('; ')} (its parley_ws_connections gauge)`);
+    if (idle.firstFailure) lines.push(`  FAILED from socket ${idle.firstFailure.at} on (${idle.failed} failed): ${idle.firstFailure.reason}`);
+    if (idle.closedMeanwhile > 0) lines.push(`  ${idle.closedMeanwhile} idle sockets were closed by the server while open`);
+  }
+
+  // The summary: what the issue asks for, in one place.
+  const notReached = (v: number | undefined, what: string) => (v === undefined ? `not reached (${what})` : `${formatNumber(v, 0)} ms`);
+  const firstStep = steps[0];
+  lines.push('');
+  lines.push(`== summary: ${mode} ==`);
+  if (messaging) {
+    lines.push(
+      `highest rate held (p99 send -> delivery <= ${HELD_P99_MS} ms, >= ${KEEP_UP_SHARE * 100}% achieved, not void): ${
+        summary.highestHeld !== undefined
+          ? `${formatNumber(summary.highestHeld)} msg/s`
+          : firstStep
+            ? `none (the lowest step, ${formatNumber(firstStep.offered)} msg/s: ${firstStep.valid ? `p99 ${formatMs(firstStep.deliveryP99Ms)} ms, ${formatNumber(firstStep.achieved, 0)} msg/s achieved` : 'void'})`
+            : 'no open-loop step ran'
+      }`,
+    );
+    const notInLadder = (r: number) => (plan.kind === 'ladder' && plan.steps.includes(r) ? 'the ladder stopped below it' : 'not a step of this run');
+    lines.push(`server CPU ms per 1,000 messages: at 1k msg/s ${notReached(summary.cpuMsPer1000At1k, notInLadder(1000))}; at 5k msg/s ${notReached(summary.cpuMsPer1000At5k, notInLadder(5000))}`);
+    if (ceilingFigure) {
+      lines.push(
+        `${summary.ceilingLabel}: ${formatNumber(ceilingFigure.achieved, 0)} msg/s, delivery p99 ${formatMs(ceilingFigure.latency.delivery.p99)} ms, server side ${formatNumber(ceilingFigure.serverCpu.coreShare * 100, 0)}% of a core, ${formatNumber(ceilingFigure.cpuMsPer1000, 0)} ms per 1,000; gate ${ceilingFigure.valid ? 'OK' : 'VOID'}`,
+      );
+    } else lines.push('ceiling: not measured (--ceiling 0)');
+    const voids = allSteps.filter((r) => !r.valid);
+    lines.push(`void steps: ${voids.length === 0 ? 'none' : voids.map((r) => r.label).join(', ')}`);
+    if (ladderStop) lines.push(ladderStop);
+  }
+  lines.push(
+    `memory per idle connection: ${summary.memoryPerIdleConnectionBytes !== undefined ? `${kB(summary.memoryPerIdleConnectionBytes)} (nodes' RSS delta / ${idle?.held} idle sockets, settled)` : idle ? 'no socket held' : 'not measured (--idle N)'}`,
+  );
+  lines.push(
+    `most connections held by one node: ${
+      idle
+        ? `${idle.mostOnOneNode}${idle.firstFailure ? ` (opening stopped at idle socket ${idle.held + 1}: ${idle.firstFailure.reason})` : ` (every one of the ${idle.requested} idle sockets asked for was held, so this is a lower bound: ask for more with --idle)`}`
+        : 'not measured (--idle N)'
+    }`,
+  );
+  if (ceilingFigure && (commits || relay || pubsub || baseline)) {
+    const c = ceilingFigure.achieved;
+    lines.push(`Parley's ${ceiling ? 'ceiling' : 'achieved rate'} (${formatNumber(c, 0)} msg/s) as a ratio of the references:`);
+    if (commits) {
+      lines.push(`  raw single-row inserts (${rate(commits.singleRowCommitsPerSecond)}, synchronous_commit=${commits.synchronousCommit}): ${formatRatio(c, commits.singleRowCommitsPerSecond, 0.9)}`);
+      lines.push(`  raw 100-row batched inserts (${rate(commits.batchRowsPerSecond)} rows): ${formatRatio(c, commits.batchRowsPerSecond, 0.2)}`);
+    }
+    if (relay) lines.push(`  raw ws relay (${rate(relay.perSecond)}): ${formatRatio(c, relay.perSecond, 0.2)}`);
+    if (pubsub) lines.push(`  raw Redis pub/sub, 100 in flight (${rate(pubsub.hundredInFlight.perSecond)}): ${formatRatio(c, pubsub.hundredInFlight.perSecond)}`);
+    if (baseline) {
+      const b = baseline.summary;
+      const perCore = (v: number | undefined, share: number | undefined) => (v !== undefined && share ? v / share : undefined);
+      lines.push(
+        `  baseline ${options.baseline} (${baseline.mode}, ${b.ceilingPerSecond !== undefined ? rate(b.ceilingPerSecond) : 'no ceiling'}): ${formatRatio(c, b.ceilingPerSecond)}; per core of server CPU used: ${formatRatio(
+          perCore(c, summary.ceilingServerCoreShare),
+          perCore(b.ceilingPerSecond, b.ceilingServerCoreShare),
+          options.nodes > b.nodes ? 0.8 : undefined,
+        )}`,
+      );
+    }
   }
   log(lines.join('\n'));
 
@@ -806,16 +1438,21 @@ async function main(): Promise<void> {
     startedAt: startedAt.toISOString(),
     options,
     mode,
-    machine: { ...machine, loadBefore, loadAfter, uptimeSeconds: uptimeBefore },
+    machine: { ...machine, loadBefore, loadAfter, uptimeSeconds: uptimeBefore, openFiles: fdLimit },
     pinning,
-    limits: { echo, commits },
+    references: { echo, relay, commits, pubsub },
     ramp,
-    steady,
+    quiet,
+    steps,
+    ceiling,
+    ladderStop,
     burst,
+    idle,
+    summary,
   };
   fs.writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
   log(`\nresults: ${path.relative(process.cwd(), outFile)}`);
-  if (!valid) process.exitCode = 1;
+  if (allSteps.some((r) => !r.valid)) process.exitCode = 1;
 }
 
 main()

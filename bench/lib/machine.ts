@@ -86,8 +86,43 @@ function procStat(pid: number): ProcStat | undefined {
   }
 }
 
-/** The process and all its descendants alive now. */
+/** A process's children from /proc/<pid>/task/<tid>/children (Linux 3.5+), undefined where the kernel lacks it. */
+function childrenOf(pid: number): number[] | undefined {
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const tid of tasks) {
+    try {
+      for (const child of fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) if (child.trim() !== '') out.push(Number(child));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(`/proc/${pid}/task/${tid}`)) return undefined;
+    }
+  }
+  return out;
+}
+
+/**
+ * The process and all its descendants alive now. Walks the children files when the kernel has them (a few reads:
+ * the generator calls this at the edges of a measured window, where a scan of every process would stall its sends).
+ */
 export function processTree(root: number): number[] {
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop() as number;
+    const children = childrenOf(pid);
+    if (children === undefined) return processTreeByScan(root);
+    out.push(pid);
+    stack.push(...children);
+  }
+  return out;
+}
+
+function processTreeByScan(root: number): number[] {
   const children = new Map<number, number[]>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -161,4 +196,68 @@ export function pinTree(root: number, cpu: number): number[] {
 export function pinnedCommand(cpu: number | undefined, argv: readonly string[]): [string, string[]] {
   if (cpu === undefined) return [argv[0] as string, argv.slice(1)];
   return ['taskset', ['-c', String(cpu), ...argv]];
+}
+
+/** The soft and hard limits on open files of a process (prlimit, util-linux), undefined when unknown. */
+export function openFileLimit(pid: number): { soft: number; hard: number } | undefined {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/limits`, 'utf8');
+    const match = /Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/.exec(text);
+    if (!match) return undefined;
+    const value = (v: string | undefined) => (v === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(v));
+    return { soft: value(match[1]), hard: value(match[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Raises a process's soft limit on open files towards `wanted` (at most its hard limit; an unprivileged process may
+ * raise its own soft limit that far). Returns the limits afterwards. Children started later inherit them.
+ */
+export function raiseOpenFileLimit(pid: number, wanted: number): { soft: number; hard: number } | undefined {
+  const limit = openFileLimit(pid);
+  if (!limit || limit.soft >= wanted) return limit;
+  const target = Math.min(wanted, limit.hard);
+  try {
+    execFileSync('prlimit', ['--pid', String(pid), `--nofile=${target}:${limit.hard}`], { stdio: 'ignore' });
+  } catch {
+    // prlimit missing or refused: the caller reports the limit it got.
+  }
+  return openFileLimit(pid);
+}
+
+/**
+ * The summed resident memory of `pids` once it has settled: sampled every second until three samples in a row are
+ * within 1% of each other (a garbage collection or the allocator returning memory), or `timeoutMs` passes.
+ */
+export async function settledRss(pids: readonly number[], timeoutMs = 30_000): Promise<number> {
+  const read = () => pids.reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0);
+  const samples = [read()];
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    samples.push(read());
+    const last = samples.slice(-3);
+    if (last.length === 3 && Math.max(...last) - Math.min(...last) <= 0.01 * Math.max(...last)) break;
+  }
+  return samples.at(-1) as number;
+}
+
+/** Busy and total time of one CPU so far, in ms (/proc/stat: everything but idle and iowait is busy). */
+export function cpuTimes(cpu: number): { busyMs: number; totalMs: number } | undefined {
+  try {
+    const line = fs
+      .readFileSync('/proc/stat', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`cpu${cpu} `));
+    if (!line) return undefined;
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = ticks.reduce((s, v) => s + v, 0);
+    const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+    const ms = 1000 / ticksPerSecond();
+    return { busyMs: (total - idle) * ms, totalMs: total * ms };
+  } catch {
+    return undefined;
+  }
 }

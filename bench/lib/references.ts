@@ -109,3 +109,122 @@ export async function measureCommits(options: { cpu: number | undefined; cwd: st
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+export interface RelayReference {
+  consumers: number;
+  agents: number;
+  /** Messages relayed and delivered per second, both directions (a consumer's message and its agent's answer). */
+  perSecond: number;
+  /** Send -> delivery to the paired socket. */
+  latency: LatencySummary;
+  /** The generator's share of its core meanwhile: near 1, the figure is the generator's, not the relay's. */
+  generatorCoreShare: number;
+}
+
+/**
+ * bench/lib/relay-server.ts pinned to `cpu`, driven from this process with Parley's pairing pattern: `consumers`
+ * sockets, each paired with one of `agents` sockets (consumer k with agent k mod agents), a closed loop where each
+ * consumer writes, its agent answers on receipt, and the consumer writes again when the answer arrives.
+ */
+export async function measureRelay(options: { cpu: number | undefined; cwd: string; seconds: number; consumers: number; agents: number }): Promise<RelayReference> {
+  const server = spawnChild('relay server', [process.execPath, '--import', 'tsx', path.join(options.cwd, 'bench/lib/relay-server.ts')], {
+    cwd: options.cwd,
+    env: process.env,
+    cpu: options.cpu,
+  });
+  const sockets: WebSocket[] = [];
+  try {
+    const { port } = await firstJsonLine<{ port: number }>(server, 30_000);
+    const open = (pathName: string) =>
+      new Promise<WebSocket>((resolve, reject) => {
+        const socket = new WebSocket(`ws://127.0.0.1:${port}${pathName}`, { perMessageDeflate: false });
+        socket.once('open', () => resolve(socket));
+        socket.once('error', reject);
+      });
+    const agents: WebSocket[] = [];
+    for (let j = 0; j < options.agents; j++) agents.push(await open(`/a/${j}`));
+    const consumers: WebSocket[] = [];
+    for (let start = 0; start < options.consumers; start += 50) {
+      const batch = await Promise.all(Array.from({ length: Math.min(50, options.consumers - start) }, (_, i) => open(`/c/${start + i}/${(start + i) % options.agents}`)));
+      consumers.push(...batch);
+    }
+    sockets.push(...agents, ...consumers);
+    const body = 'x'.repeat(150);
+    const consumerSentAt = new Float64Array(options.consumers);
+    const agentSentAt = new Float64Array(options.consumers);
+    let recording = false;
+    let running = true;
+    let inFlight = 0;
+    const samples: number[] = [];
+    let next = 0;
+    const send = (k: number) => {
+      consumerSentAt[k] = performance.now();
+      inFlight += 1;
+      (consumers[k] as WebSocket).send(JSON.stringify({ id: `c${next++}`, message: body }));
+    };
+    for (const [j, agent] of agents.entries()) {
+      agent.on('message', (data) => {
+        const frame = JSON.parse(data.toString()) as { type: string; event?: { conversation: number } };
+        if (frame.type !== 'event' || !frame.event) return;
+        const k = frame.event.conversation;
+        const now = performance.now();
+        if (recording) samples.push(now - (consumerSentAt[k] as number));
+        agentSentAt[k] = now;
+        agents[j]?.send(JSON.stringify({ id: `a${next++}`, to: k, message: body }));
+      });
+    }
+    for (const [k, consumer] of consumers.entries()) {
+      consumer.on('message', (data) => {
+        const frame = JSON.parse(data.toString()) as { type: string };
+        if (frame.type !== 'event') return;
+        const now = performance.now();
+        if (recording) samples.push(now - (agentSentAt[k] as number));
+        inFlight -= 1;
+        if (running) send(k);
+      });
+    }
+    for (let k = 0; k < options.consumers; k++) send(k);
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // warm up
+    const cpuStart = process.cpuUsage();
+    const started = performance.now();
+    recording = true;
+    await new Promise((resolve) => setTimeout(resolve, options.seconds * 1000));
+    recording = false;
+    const elapsed = performance.now() - started;
+    const cpu = process.cpuUsage(cpuStart);
+    running = false;
+    const deadline = Date.now() + 5_000;
+    while (inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    return {
+      consumers: options.consumers,
+      agents: options.agents,
+      perSecond: samples.length / (elapsed / 1000),
+      latency: summarize(samples),
+      generatorCoreShare: (cpu.user + cpu.system) / 1000 / elapsed,
+    };
+  } finally {
+    for (const socket of sockets) socket.terminate();
+    await server.stop(2_000);
+  }
+}
+
+export interface PubSubReference {
+  oneInFlight: { perSecond: number; p50Ms: number; p99Ms: number };
+  hundredInFlight: { perSecond: number; p50Ms: number; p99Ms: number };
+}
+
+/** bench/lib/pubsub-probe.ts pinned to `cpu`, through the Redis at `url` (the one the nodes use). */
+export async function measurePubSub(options: { cpu: number | undefined; cwd: string; url: string; seconds: number }): Promise<PubSubReference> {
+  const probe = spawnChild('pub/sub probe', [process.execPath, '--import', 'tsx', path.join(options.cwd, 'bench/lib/pubsub-probe.ts'), options.url], {
+    cwd: options.cwd,
+    env: { ...process.env, PROBE_SECONDS: String(options.seconds) },
+    cpu: options.cpu,
+  });
+  try {
+    await probe.exited;
+    if (probe.child.exitCode !== 0) throw new Error(`the pub/sub probe failed: ${probe.stderr().trim().slice(-2000)}`);
+    return JSON.parse(probe.stdout().trim().split('\n').at(-1) ?? '{}') as PubSubReference;
+  } finally {
+    await probe.stop(2_000);
+  }
+}
