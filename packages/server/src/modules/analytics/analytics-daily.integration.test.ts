@@ -103,6 +103,8 @@ describe(`analytics daily rollups (${storageMode})`, () => {
     skill: { ...week, skillId: skills[1] },
     channel: { ...week, channel: 'sms' },
     device: { ...week, device: 'mobile_web' },
+    skillAndDevice: { ...week, skillId: skills[0], device: 'sms' },
+    skillAndChannel: { ...week, skillId: skills[1], channel: 'web' },
     kolkata: { from: '2026-10-29T18:30:00Z', to: '2026-11-04T18:30:00Z', timeZone: 'Asia/Kolkata', interval: 'day' },
   };
 
@@ -163,8 +165,8 @@ describe(`analytics daily rollups (${storageMode})`, () => {
 
   it('mixes the edges of a period that does not start at local midnight from the other sources', async () => {
     const query = { ...week, from: '2026-10-30T13:17:00Z', to: '2026-11-03T21:00:00Z' };
-    const before = await report({ ...query, skillId: skills[0], device: 'sms' });
-    expect(before.dailyRollup).toBeNull(); // two filters: the hourly path
+    const before = await report({ ...query, channel: 'web', device: 'in_app' });
+    expect(before.dailyRollup).toBeNull(); // a channel and a device: the hourly path
     const daily = await report(query);
     expect(daily.dailyRollup).toEqual({ firstDay: '2026-10-31', endDay: '2026-11-03' });
     const started = daily.series.reduce((n, s) => n + s.conversations.started, 0);
@@ -181,9 +183,10 @@ describe(`analytics daily rollups (${storageMode})`, () => {
     expect(started).toBe(Number(rawCount.n));
   });
 
-  it('leaves agent-filtered, combined-filter and hourly reports on the hourly path', async () => {
+  it('leaves agent-filtered reports, filters other than a skill with one more, and hourly reports on the hourly path', async () => {
     expect((await report({ ...week, agentId: agents[0] })).dailyRollup).toBeNull();
-    expect((await report({ ...week, skillId: skills[0], channel: 'web' })).dailyRollup).toBeNull();
+    expect((await report({ ...week, channel: 'web', device: 'mobile_web' })).dailyRollup).toBeNull();
+    expect((await report({ ...week, skillId: skills[0], channel: 'web', device: 'mobile_web' })).dailyRollup).toBeNull();
     expect((await report({ ...week, from: '2026-11-02T05:00:00Z', to: '2026-11-03T05:00:00Z', interval: 'hour' })).dailyRollup).toBeNull();
   });
 

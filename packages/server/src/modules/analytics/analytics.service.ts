@@ -396,7 +396,9 @@ export class AnalyticsService {
       (f): f is string => f !== null,
     );
     // The daily histograms and agent rows are sliced by one dimension at a time; combined filters read the hourly path.
-    if (filters.length > 1) return null;
+    // Sliced by one skill, channel or device, or a skill with a channel or a device; other combinations (and agents) read
+    // the hourly path.
+    if (filters.length > 2 || (filters.length === 2 && !query.skillId)) return null;
     const tz = query.timeZone;
     const row = (
       await sql<{ first_day: string; last_day: string; from_i: Date | string; to_i: Date | string }>`
@@ -411,7 +413,7 @@ export class AnalyticsService {
         where first_day < last_day`.execute(this.db)
     ).rows[0];
     if (!row) return null;
-    return { firstDay: row.first_day, lastDay: row.last_day, from: new Date(row.from_i), to: new Date(row.to_i), slice: filters[0] ?? '' };
+    return { firstDay: row.first_day, lastDay: row.last_day, from: new Date(row.from_i), to: new Date(row.to_i), slice: filters.join('|') };
   }
 
   /** The UTC hours within `ranges` that straddle two report buckets (half-hour zones), as merged ranges. */
@@ -548,8 +550,9 @@ export class AnalyticsService {
           const facts = sql`from analytics_events where account_id = ${accountId}
             and at >= (${start}::date::timestamp at time zone ${tz}::text) and at < (${end}::date::timestamp at time zone ${tz}::text)`;
           const day = sql`((at at time zone ${tz}::text)::date)`;
+          // The slice a grouping set stands for, named as dailyCoverage names a report's filters: 'skill:<id>|device:<d>'.
           const slice = sql.raw(
-            "case when grouping(skill_id) = 0 then 'skill:' || coalesce(skill_id::text, '') when grouping(channel) = 0 then 'channel:' || channel when grouping(device) = 0 then 'device:' || device else '' end",
+            "concat_ws('|', case when grouping(skill_id) = 0 then 'skill:' || coalesce(skill_id::text, '') end, case when grouping(channel) = 0 then 'channel:' || channel end, case when grouping(device) = 0 then 'device:' || device end)",
           );
           await sql`insert into analytics_daily (account_id, time_zone, day, slice, type, skill_id, is_bot, channel, device, reason, count, duration_count, duration_sum)
             select ${accountId}, ${tz}, day, case when grouping(skill_id) = 0 then 'skill' else '' end, type, skill_id, is_bot, channel, device, reason,
@@ -562,13 +565,15 @@ export class AnalyticsService {
               select day, type, ${slice} as slice, cb, count(*) as n
               from (select ${day} as day, type, skill_id, channel, device, width_bucket(${sql.raw(bucketSql('duration_ms'))}, ${sql.raw(COARSE_THRESHOLDS_SQL)}) as cb
                 ${facts} and duration_ms is not null and type in (${durationTypes})) as e
-              group by grouping sets ((day, type, cb), (day, type, skill_id, cb), (day, type, channel, cb), (day, type, device, cb))
+              group by grouping sets ((day, type, cb), (day, type, skill_id, cb), (day, type, channel, cb), (day, type, device, cb),
+                (day, type, skill_id, channel, cb), (day, type, skill_id, device, cb))
             ) as g
             group by day, type, slice`.execute(trx);
           await sql`insert into analytics_daily_agents (account_id, time_zone, day, slice, agent_id, is_bot, ${agentColumns})
             select ${accountId}, ${tz}, day, ${slice}, agent_id, is_bot, ${agentSums}
             from (select ${day} as day, agent_id, is_bot, type, skill_id, channel, device, duration_ms ${facts} and agent_id is not null and type in (${agentTypes})) as e
-            group by grouping sets ((day, agent_id, is_bot), (day, agent_id, is_bot, skill_id), (day, agent_id, is_bot, channel), (day, agent_id, is_bot, device))`.execute(trx);
+            group by grouping sets ((day, agent_id, is_bot), (day, agent_id, is_bot, skill_id), (day, agent_id, is_bot, channel), (day, agent_id, is_bot, device),
+              (day, agent_id, is_bot, skill_id, channel), (day, agent_id, is_bot, skill_id, device))`.execute(trx);
           await this.setFoldedTo(trx, accountId, tz, end);
           return daysBetween(start, end);
         });
