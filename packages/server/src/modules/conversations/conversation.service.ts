@@ -57,8 +57,12 @@ export interface ConversationRoutingPort {
   reopened(trx: Trx, conversation: ConversationRow, previousAgentId: string | null): Promise<void>;
   /** Within the reopen window of this account: how long after a close a consumer reopens it (0: never). */
   reopenWindowSeconds(accountId: string): Promise<number>;
-  /** A content or rich-content event was stored. */
-  messageStored(trx: Trx, conversation: ConversationRow, role: ParticipantRole | 'system', audience: 'all' | 'agents_and_managers'): Promise<void>;
+  /**
+   * A content or rich-content event was stored. Resolves to true when it changed what a conversation list shows of
+   * routing (the conversation entered the queue, or an answer ended a breach), so the service publishes a new summary
+   * only then.
+   */
+  messageStored(trx: Trx, conversation: ConversationRow, role: ParticipantRole | 'system', audience: 'all' | 'agents_and_managers'): Promise<boolean>;
   /**
    * Serialises with the routing decisions of the account: called first in a transaction that gives a conversation to an
    * agent outside routing (take), so its capacity check and a concurrent routing pass cannot both fill the last place.
@@ -320,8 +324,10 @@ export class ConversationService {
       ]);
       if (!stored) throw new Error('append returned no event');
       events.push(stored);
-      await this.routing?.messageStored(trx, conversation, role, request.audience);
-      const summary = events.length > 1 || role === 'consumer' ? await this.summarize(trx, await this.lockRow(trx, conversation.id)) : null;
+      const routingListChanged = (await this.routing?.messageStored(trx, conversation, role, request.audience)) ?? false;
+      // The conversation lists change only when someone joined or routing moved it (queued); a message alone is not
+      // news to a list (its subscribers get the event itself), so no summary is built or published for it.
+      const summary = events.length > 1 || routingListChanged ? await this.summarize(trx, await this.lockRow(trx, conversation.id)) : null;
       // Only a consumer's message in a conversation nobody holds can change who gets what (it may queue it).
       const routingMayChange = role === 'consumer' && conversation.assigned_agent_id === null;
       return { ack: { eventId: stored.id, conversationId: conversation.id, sequence: stored.sequence, duplicate: false, createdAt: stored.createdAt }, events, summary, routingMayChange };

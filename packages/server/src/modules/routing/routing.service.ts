@@ -204,8 +204,9 @@ export class RoutingService {
     },
   };
 
-  private async messageStored(trx: Trx, conversation: ConversationRow, role: ParticipantRole | 'system', audience: 'all' | 'agents_and_managers'): Promise<void> {
-    if (role === 'system' || audience !== 'all') return;
+  /** Resolves to true when the message changed what the conversation lists show of routing (queued, breach ended). */
+  private async messageStored(trx: Trx, conversation: ConversationRow, role: ParticipantRole | 'system', audience: 'all' | 'agents_and_managers'): Promise<boolean> {
+    if (role === 'system' || audience !== 'all') return false;
     const now = this.clock.now();
     const row = await this.ensureRow(trx, conversation);
     if (role === 'consumer') {
@@ -232,6 +233,7 @@ export class RoutingService {
         responseMs: null,
         firstResponse: false,
       });
+      return startsQueue;
     } else {
       // An answer from the agent's side: nothing is waiting on them any more.
       const firstResponse = row.awaiting_since !== null && row.first_response_at === null;
@@ -250,6 +252,8 @@ export class RoutingService {
         responseMs,
         firstResponse,
       });
+      // An answer that ends a breach takes the conversation's breach flag off the lists.
+      return row.breached_at !== null;
     }
   }
 
