@@ -17,7 +17,7 @@ import type {
   SendEventRequest,
   StartConversationRequestSchema,
 } from '@parley/protocol';
-import type { Selectable, Transaction } from 'kysely';
+import { type Selectable, sql, type Transaction } from 'kysely';
 import { AppError } from '../../core/app-error.ts';
 import type { Clock } from '../../core/clock.ts';
 import { isSupervisor, type Principal, principalId, requireUser } from '../../core/principal.ts';
@@ -28,7 +28,7 @@ import type { Database } from '../../infra/db/schema.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import { assertCanView, canView, principalName, seesInternalEvents, writerRole } from './access.ts';
 import { payloadOf, toSummary, toWireEvent } from './event-mapping.ts';
-import type { ConversationsTable, EventPayload } from './tables.ts';
+import type { ConversationEventsTable, ConversationsTable, EventPayload } from './tables.ts';
 
 type Trx = Transaction<Database>;
 type ConversationRow = Selectable<ConversationsTable>;
@@ -290,14 +290,7 @@ export class ConversationService {
     const result = await this.db.transaction().execute(async (trx) => {
       const conversation = assertCanView(principal, await this.lockRow(trx, conversationId, principal.accountId));
       const payload = await this.buildPayload(trx, conversation, request);
-      const previous = await trx
-        .selectFrom('conversation_events')
-        .selectAll()
-        .where('conversation_id', '=', conversation.id)
-        .where('originator_id', '=', senderId)
-        .where('client_message_id', '=', request.clientMessageId)
-        .executeTakeFirst();
-      if (previous) {
+      const duplicateOf = (previous: Selectable<ConversationEventsTable>) => {
         if (previous.type !== request.event.type || previous.audience !== request.audience || !isDeepStrictEqual(normalise(previous.payload), normalise(payload))) {
           throw new AppError('IDEMPOTENCY_KEY_REUSED', `clientMessageId "${request.clientMessageId}" was already used for a different message`, { sequence: previous.seq });
         }
@@ -307,22 +300,34 @@ export class ConversationService {
           summary: null,
           routingMayChange: false,
         };
+      };
+      if (conversation.state !== 'open') {
+        // A resend of a message stored before the close still gets its acknowledgement.
+        const previous = await this.findPrevious(trx, conversation.id, senderId, request.clientMessageId);
+        if (previous) return duplicateOf(previous);
+        throw new AppError('CONVERSATION_CLOSED', 'The conversation is closed; start a new one');
       }
-      if (conversation.state !== 'open') throw new AppError('CONVERSATION_CLOSED', 'The conversation is closed; start a new one');
       const role = writerRole(principal, conversation);
-      const events = await this.ensureParticipant(trx, conversation, senderId, role, principalName(principal));
-      const [stored] = await this.append(trx, conversation, [
-        {
-          type: request.event.type,
-          originatorId: senderId,
-          originatorRole: role,
-          originatorName: principalName(principal),
-          audience: request.audience,
-          clientMessageId: request.clientMessageId,
-          payload,
-        },
-      ]);
-      if (!stored) throw new Error('append returned no event');
+      const message: NewEvent = {
+        type: request.event.type,
+        originatorId: senderId,
+        originatorRole: role,
+        originatorName: principalName(principal),
+        audience: request.audience,
+        clientMessageId: request.clientMessageId,
+        payload,
+      };
+      const events: ConversationEvent[] = [];
+      let outcome = await this.insertMessage(trx, conversation, message);
+      if (outcome.kind === 'not_participant') {
+        // The sender's first message here: they join first (an event of its own), then the message is stored.
+        events.push(...(await this.join(trx, conversation, senderId, role, principalName(principal))));
+        outcome = await this.insertMessage(trx, conversation, message);
+      }
+      if (outcome.kind === 'duplicate') return duplicateOf(outcome.previous);
+      if (outcome.kind !== 'stored') throw new Error('the sender joined but the message was not stored');
+      const stored = toWireEvent(outcome.row);
+      for (const sink of this.sinks) await sink.eventsStored(trx, conversation, [stored]);
       events.push(stored);
       const routingListChanged = (await this.routing?.messageStored(trx, conversation, role, request.audience)) ?? false;
       // The conversation lists change only when someone joined or routing moved it (queued); a message alone is not
@@ -658,6 +663,55 @@ export class ConversationService {
 
   // ---------- internals ----------
 
+  private findPrevious(trx: Trx, conversationId: string, senderId: string, clientMessageId: string): Promise<Selectable<ConversationEventsTable> | undefined> {
+    return trx
+      .selectFrom('conversation_events')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('originator_id', '=', senderId)
+      .where('client_message_id', '=', clientMessageId)
+      .executeTakeFirst();
+  }
+
+  /**
+   * Stores a sender's message in the (locked) conversation in one statement: the duplicate check (same sender and
+   * clientMessageId), the participant check, the sequence and the insert. Nothing is written when the message is a
+   * duplicate (the stored original comes back) or the sender is not a participant (the caller joins them first).
+   * The statement starts after the row lock is held, so its snapshot sees every committed message and participant of
+   * the conversation; the idempotency index backs it.
+   */
+  private async insertMessage(
+    trx: Trx,
+    conversation: ConversationRow,
+    message: NewEvent,
+  ): Promise<{ kind: 'stored'; row: Selectable<ConversationEventsTable> } | { kind: 'duplicate'; previous: Selectable<ConversationEventsTable> } | { kind: 'not_participant' }> {
+    const now = this.clock.now();
+    const { rows } = await sql<Selectable<ConversationEventsTable> & { is_new: boolean }>`
+      with previous as (
+        select * from conversation_events
+        where conversation_id = ${conversation.id} and originator_id = ${message.originatorId} and client_message_id = ${message.clientMessageId}
+      ), bumped as (
+        update conversations set last_seq = last_seq + 1, updated_at = ${now}
+        where id = ${conversation.id}
+          and not exists (select 1 from previous)
+          and exists (select 1 from conversation_participants where conversation_id = ${conversation.id} and participant_id = ${message.originatorId} and left_at is null)
+        returning last_seq
+      ), stored as (
+        insert into conversation_events (conversation_id, account_id, seq, type, originator_id, originator_role, originator_name, audience, client_message_id, payload, created_at)
+        select ${conversation.id}::uuid, ${conversation.account_id}::uuid, last_seq, ${message.type}, ${message.originatorId}::uuid, ${message.originatorRole}, ${message.originatorName}::text,
+          ${message.audience}, ${message.clientMessageId}::text, ${JSON.stringify(message.payload)}::jsonb, ${now}::timestamptz
+        from bumped
+        returning *
+      )
+      select true as is_new, stored.* from stored
+      union all
+      select false as is_new, previous.* from previous`.execute(trx);
+    const [first] = rows;
+    if (!first) return { kind: 'not_participant' };
+    const { is_new: isNew, ...row } = first;
+    return isNew ? { kind: 'stored', row } : { kind: 'duplicate', previous: row };
+  }
+
   private async buildPayload(trx: Trx, conversation: ConversationRow, request: SendEventRequest): Promise<EventPayload> {
     const event = request.event;
     if (event.type === 'rich_content') return payloadOf(event);
@@ -673,17 +727,6 @@ export class ConversationService {
       },
     };
     return stored;
-  }
-
-  private async ensureParticipant(trx: Trx, conversation: ConversationRow, id: string, role: ParticipantRole, name: string | null): Promise<ConversationEvent[]> {
-    const present = await trx
-      .selectFrom('conversation_participants')
-      .select('id')
-      .where('conversation_id', '=', conversation.id)
-      .where('participant_id', '=', id)
-      .where('left_at', 'is', null)
-      .executeTakeFirst();
-    return present ? [] : this.join(trx, conversation, id, role, name);
   }
 
   private async join(trx: Trx, conversation: ConversationRow, id: string, role: ParticipantRole, name: string | null): Promise<ConversationEvent[]> {

@@ -42,9 +42,10 @@ describe(`the send path (${storageMode})`, () => {
     const conversations = t.server.services.conversations;
     const fromConsumer = await statementsOf(() => conversations.send(consumer, conversationId, message('Where is my order?')));
     const fromAgent = await statementsOf(() => conversations.send(agent, conversationId, message('It ships today')));
-    // begin, lock, duplicate check, participant check, last_seq, insert, routing row read and update, analytics, commit
-    expect(fromConsumer.statements, fromConsumer.statements.join('\n')).toHaveLength(10);
-    expect(fromAgent.statements, fromAgent.statements.join('\n')).toHaveLength(10);
+    // begin, the row lock, one statement for the duplicate and participant checks, the sequence and the insert, the
+    // routing row (read with its skill's target, then updated), the analytics record, commit
+    expect(fromConsumer.statements, fromConsumer.statements.join('\n')).toHaveLength(7);
+    expect(fromAgent.statements, fromAgent.statements.join('\n')).toHaveLength(7);
     expect(fromAgent.result.sequence).toBe(fromConsumer.result.sequence + 1);
   });
 
@@ -68,5 +69,33 @@ describe(`the send path (${storageMode})`, () => {
     expect(published).not.toContain(again.body.sequence);
     expect(published.at(-1)).toBe(closed.body.lastSequence);
     watcher.close();
+  });
+
+  it('stores a resent message once and acknowledges the resend with the original', async () => {
+    const { conversationId, consumer } = await assigned();
+    const conversations = t.server.services.conversations;
+    const first = await conversations.send(consumer, conversationId, message('Where is my order?', 'resent-1'));
+    const again = await conversations.send(consumer, conversationId, message('Where is my order?', 'resent-1'));
+    expect(again).toEqual({ ...first, duplicate: true });
+    await expect(conversations.send(consumer, conversationId, message('Something else', 'resent-1'))).rejects.toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+    const next = await conversations.send(consumer, conversationId, message('And another thing'));
+    expect(next.sequence).toBe(first.sequence + 1);
+  });
+
+  it('joins a manager on their first message, then stores it after the join, and refuses an agent who does not hold it', async () => {
+    const { conversationId, agent } = await assigned();
+    const manager = await a.createUser(admin, 'manager');
+    const other = await a.createUser(admin, 'agent');
+    const auth = t.server.services.auth;
+    const conversations = t.server.services.conversations;
+    const ack = await conversations.send(await auth.authenticate(manager.token), conversationId, message('Stepping in'));
+    const events = await conversations.readEventsFrom(conversationId, ack.sequence - 1, 10);
+    expect(events.map((e) => [e.type, e.originator.id])).toEqual([
+      ['participant', manager.id],
+      ['content', manager.id],
+    ]);
+    await expect(conversations.send(await auth.authenticate(other.token), conversationId, message('Me too'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const after = await conversations.send(agent, conversationId, message('Thanks'));
+    expect(after.sequence).toBe(ack.sequence + 1);
   });
 });

@@ -208,10 +208,17 @@ export class RoutingService {
   private async messageStored(trx: Trx, conversation: ConversationRow, role: ParticipantRole | 'system', audience: 'all' | 'agents_and_managers'): Promise<boolean> {
     if (role === 'system' || audience !== 'all') return false;
     const now = this.clock.now();
-    const row = await this.ensureRow(trx, conversation);
+    // The routing row with its skill's response target, in one read.
+    const found = await trx
+      .selectFrom('conversation_routing')
+      .leftJoin('skills', 'skills.id', 'conversation_routing.skill_id')
+      .selectAll('conversation_routing')
+      .select('skills.response_target_seconds')
+      .where('conversation_routing.conversation_id', '=', conversation.id)
+      .executeTakeFirst();
+    const { response_target_seconds: target, ...row } = found ?? (await this.createRowWithTarget(trx, conversation));
     if (role === 'consumer') {
       const awaiting = row.awaiting_since ?? now;
-      const target = row.skill_id ? (await trx.selectFrom('skills').select('response_target_seconds').where('id', '=', row.skill_id).executeTakeFirst())?.response_target_seconds : null;
       const startsQueue = row.status === 'new';
       await trx
         .updateTable('conversation_routing')
@@ -255,6 +262,13 @@ export class RoutingService {
       // An answer that ends a breach takes the conversation's breach flag off the lists.
       return row.breached_at !== null;
     }
+  }
+
+  /** For a conversation that predates routing: its new routing row, with its skill's response target. */
+  private async createRowWithTarget(trx: Trx, conversation: ConversationRow): Promise<RoutingRow & { response_target_seconds: number | null }> {
+    const row = await this.ensureRow(trx, conversation);
+    const skill = row.skill_id ? await trx.selectFrom('skills').select('response_target_seconds').where('id', '=', row.skill_id).executeTakeFirst() : undefined;
+    return { ...row, response_target_seconds: skill?.response_target_seconds ?? null };
   }
 
   /** The routing row of a conversation, created for conversations that predate routing. */
