@@ -1,8 +1,10 @@
 /**
  * Group commit: work submitted while a batch is being stored waits for it, then goes as the next batch, so concurrent
- * writers share one transaction (one commit, one WAL flush) instead of queueing for one each. Nothing waits when the
- * store is idle: a lone item goes at once, as a batch of one. One batch runs at a time, in submission order, so items
- * submitted one after the other keep their order.
+ * writers share one transaction (one commit, one WAL flush) instead of queueing for one each. Nothing waits for a timer
+ * or for company when the store is idle: a batch starts in the same turn of the event loop (`setImmediate`, after the
+ * I/O callbacks of that turn, so the frames that arrived together go together). That turn matters with PGlite, whose
+ * queries complete without returning to the event loop: a batch stored in microtasks right away would always be
+ * alone. One batch runs at a time, in submission order, so items submitted one after the other keep their order.
  */
 export class GroupCommit<Item, Result> {
   private readonly waiting: Array<{ item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }> = [];
@@ -21,12 +23,14 @@ export class GroupCommit<Item, Result> {
   submit(item: Item): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
-      if (!this.running) void this.drain();
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => void this.drain());
+      }
     });
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
     try {
       while (this.waiting.length > 0) {
         const batch = this.waiting.splice(0, this.maxBatch).map((w) => new Settler<Item, Result>(w.item, w.resolve, w.reject));
