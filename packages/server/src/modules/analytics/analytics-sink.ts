@@ -12,7 +12,7 @@ type Fact = Insertable<AnalyticsEventsTable>;
 /**
  * Writes the analytics record. Every fact comes from an activity routing records in the transaction of the change
  * (started, queued, assigned, answered, transferred, escalated, closed), with the durations routing derives from the
- * row it already holds: one INSERT per activity, no read.
+ * row it already holds: one INSERT per activity (per transaction when a group commit stores several), no read.
  */
 export class AnalyticsSink implements ConversationEventSink {
   constructor(private readonly clock: Clock) {}
@@ -21,7 +21,13 @@ export class AnalyticsSink implements ConversationEventSink {
   async eventsStored(): Promise<void> {}
 
   async activity(trx: Trx, conversation: ConversationRow, activity: ConversationActivity): Promise<void> {
-    const facts = factsOf(conversation, activity, this.clock.now());
+    await this.activities(trx, [{ conversation, activity }]);
+  }
+
+  /** The activities of a transaction that stored several messages (a group commit): one INSERT for all their facts. */
+  async activities(trx: Trx, items: ReadonlyArray<{ conversation: ConversationRow; activity: ConversationActivity }>): Promise<void> {
+    const at = this.clock.now();
+    const facts = items.flatMap(({ conversation, activity }) => factsOf(conversation, activity, at));
     if (facts.length > 0) await trx.insertInto('analytics_events').values(facts).execute();
   }
 }

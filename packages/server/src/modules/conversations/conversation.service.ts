@@ -17,7 +17,7 @@ import type {
   SendEventRequest,
   StartConversationRequestSchema,
 } from '@parley/protocol';
-import type { Selectable, Transaction } from 'kysely';
+import { type Selectable, sql, type Transaction } from 'kysely';
 import { AppError } from '../../core/app-error.ts';
 import type { Clock } from '../../core/clock.ts';
 import { isSupervisor, type Principal, principalId, requireUser } from '../../core/principal.ts';
@@ -28,10 +28,21 @@ import type { Database } from '../../infra/db/schema.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import { assertCanView, canView, principalName, seesInternalEvents, writerRole } from './access.ts';
 import { payloadOf, toSummary, toWireEvent } from './event-mapping.ts';
-import type { ConversationsTable, EventPayload } from './tables.ts';
+import { GroupCommit, type Settler } from './group-commit.ts';
+import type { ConversationEventsTable, ConversationsTable, EventPayload } from './tables.ts';
 
 type Trx = Transaction<Database>;
 type ConversationRow = Selectable<ConversationsTable>;
+
+/** A send waiting for the group commit. */
+interface PendingSend {
+  principal: Principal;
+  conversationId: string;
+  request: SendEventRequest;
+}
+
+/** The most sends stored in one transaction (a bound on the statements' size; more wait for the next one). */
+const MAX_SENDS_PER_COMMIT = 256;
 
 interface NewEvent {
   type: ConversationEvent['type'];
@@ -57,8 +68,17 @@ export interface ConversationRoutingPort {
   reopened(trx: Trx, conversation: ConversationRow, previousAgentId: string | null): Promise<void>;
   /** Within the reopen window of this account: how long after a close a consumer reopens it (0: never). */
   reopenWindowSeconds(accountId: string): Promise<number>;
-  /** A content or rich-content event was stored. */
-  messageStored(trx: Trx, conversation: ConversationRow, role: ParticipantRole | 'system', audience: 'all' | 'agents_and_managers'): Promise<void>;
+  /**
+   * A content or rich-content event was stored. Resolves to true when it changed what a conversation list shows of
+   * routing (the conversation entered the queue, or an answer ended a breach), so the service publishes a new summary
+   * only then.
+   */
+  messageStored(trx: Trx, conversation: ConversationRow, role: ParticipantRole | 'system', audience: 'all' | 'agents_and_managers'): Promise<boolean>;
+  /**
+   * The same for messages stored together in one transaction (a group commit), possibly in several conversations, in
+   * the order they were stored. Resolves to the conversations whose routing, as the lists show it, changed.
+   */
+  messagesStored(trx: Trx, messages: readonly StoredMessage[]): Promise<Set<string>>;
   /**
    * Serialises with the routing decisions of the account: called first in a transaction that gives a conversation to an
    * agent outside routing (take), so its capacity check and a concurrent routing pass cannot both fill the last place.
@@ -71,6 +91,14 @@ export interface ConversationRoutingPort {
   describe(db: Db | Trx, conversationIds: string[]): Promise<Map<string, ConversationRouting>>;
   /** After commit: something routing acts on happened in this account (a message queued, capacity freed). */
   changed(accountId: string): void;
+}
+
+/** A message stored in a transaction, as routing sees it. */
+export interface StoredMessage {
+  /** The conversation row as the transaction locked it. */
+  conversation: ConversationRow;
+  role: ParticipantRole | 'system';
+  audience: 'all' | 'agents_and_managers';
 }
 
 /**
@@ -119,11 +147,23 @@ export type ConversationActivity =
  * an account without subscriptions), because it runs for every stored event.
  */
 export interface ConversationEventSink {
-  /** Inside the storing transaction; the conversation row is locked (its assigned agent may be about to change). */
+  /**
+   * Inside the storing transaction, once per conversation with its events in order; the conversation row is locked
+   * (its assigned agent may be about to change). A group commit stores the messages of several conversations in one
+   * transaction: then this is called for each of them.
+   */
   eventsStored(trx: Trx, conversation: ConversationRow, events: readonly ConversationEvent[]): Promise<void>;
   /** Inside the transaction that recorded it. */
   activity?(trx: Trx, conversation: ConversationRow, activity: ConversationActivity): Promise<void>;
-  /** After the transaction committed (to wake the workers that deliver what `eventsStored` enqueued). */
+  /**
+   * Several activities of one transaction, possibly of several conversations (a group commit stores the messages of
+   * many conversations in one transaction), in order. Without it, `activity` is called for each.
+   */
+  activities?(trx: Trx, items: ReadonlyArray<{ conversation: ConversationRow; activity: ConversationActivity }>): Promise<void>;
+  /**
+   * After the transaction committed (to wake the workers that deliver what `eventsStored` enqueued). Called once per
+   * transaction, also when it stored the events of several conversations.
+   */
   committed?(): void;
 }
 
@@ -286,21 +326,199 @@ export class ConversationService {
     }
   }
 
-  /** Stores a content or rich-content event, once per clientMessageId. */
+  /**
+   * Stores a content or rich-content event, once per clientMessageId. Sends that arrive while others are being stored
+   * are stored together, in one transaction (group commit); each still gets its own acknowledgement or error.
+   */
   async send(principal: Principal, conversationId: string, request: SendEventRequest): Promise<SendAck> {
     if (request.audience === 'agents_and_managers' && principal.kind !== 'user') throw new AppError('FORBIDDEN', 'Only agents and managers write internal notes');
+    return this.groupCommit.submit({ principal, conversationId, request });
+  }
+
+  private readonly groupCommit = new GroupCommit<PendingSend, SendAck>((batch) => this.storeSends(batch), MAX_SENDS_PER_COMMIT);
+
+  /**
+   * A batch of sends: together when there are several (what that cannot store, it leaves to the one-by-one path
+   * below, which also takes every send of a batch whose transaction failed), one by one otherwise.
+   */
+  private async storeSends(batch: Array<Settler<PendingSend, SendAck>>): Promise<void> {
+    if (batch.length > 1) {
+      try {
+        await this.sendTogether(batch);
+      } catch (error) {
+        // Nothing of it was committed (a deadlock with a routing pass, a lost connection): each send on its own.
+        this.logger.warn({ err: error, sends: batch.length }, 'storing sends together failed; storing them one by one');
+      }
+    }
+    for (const s of batch) {
+      if (s.settled) continue;
+      try {
+        s.succeed(await this.sendOne(s.item.principal, s.item.conversationId, s.item.request));
+      } catch (error) {
+        s.fail(error);
+      }
+    }
+  }
+
+  /**
+   * Stores several sends, of any conversations, in one transaction with set-based statements: the conversations
+   * locked in id order, one statement for every duplicate and participant check, one for the sequences, one insert of
+   * every event, routing's rows and the sinks' records together. Settles the sends it stored (after the commit) and
+   * those refused (not allowed to write there); leaves unsettled, for the one-by-one path, every send of a conversation
+   * where one of them needs more than a message (a participant joining first, a resent clientMessageId, a file, a closed
+   * or unassigned conversation), so the messages of a conversation keep their order.
+   */
+  private async sendTogether(batch: Array<Settler<PendingSend, SendAck>>): Promise<void> {
+    const ids = [...new Set(batch.map((s) => s.item.conversationId))].sort();
+    const refused: Array<[Settler<PendingSend, SendAck>, unknown]> = [];
+    const result = await this.db.transaction().execute(async (trx) => {
+      // Only open, assigned conversations are locked here (in id order, so two batches cannot deadlock): a routing pass
+      // locks queued ones in its own order, and the one-by-one path serves the others.
+      const locked = await trx
+        .selectFrom('conversations')
+        .selectAll()
+        .where('id', 'in', ids)
+        .where('state', '=', 'open')
+        .where('assigned_agent_id', 'is not', null)
+        .orderBy('id')
+        .forUpdate()
+        .execute();
+      const rows = new Map(locked.map((row) => [row.id, row] as const));
+      const leftOut = new Set<string>();
+      const seen = new Set<string>();
+      const accepted: Array<{ settler: Settler<PendingSend, SendAck>; conversation: ConversationRow; message: NewEvent }> = [];
+      for (const settler of batch) {
+        const { principal, conversationId, request } = settler.item;
+        try {
+          const row = rows.get(conversationId);
+          if (!row) {
+            leftOut.add(conversationId);
+            continue;
+          }
+          const conversation = assertCanView(principal, row.account_id === principal.accountId ? row : undefined);
+          const senderId = principalId(principal);
+          const key = `${conversationId}:${senderId}:${request.clientMessageId}`;
+          const isFile = request.event.type === 'content' && request.event.content.contentType !== 'text/plain';
+          if (isFile || seen.has(key)) {
+            leftOut.add(conversationId);
+            continue;
+          }
+          seen.add(key);
+          const role = writerRole(principal, conversation);
+          const payload: EventPayload = request.event.type === 'rich_content' ? payloadOf(request.event) : { content: request.event.content };
+          accepted.push({
+            settler,
+            conversation,
+            message: {
+              type: request.event.type,
+              originatorId: senderId,
+              originatorRole: role,
+              originatorName: principalName(principal),
+              audience: request.audience,
+              clientMessageId: request.clientMessageId,
+              payload,
+            },
+          });
+        } catch (error) {
+          refused.push([settler, error]);
+        }
+      }
+      if (accepted.length > 0) {
+        const checks = accepted.map((a, i) => sql`(${i}::int, ${a.conversation.id}::uuid, ${a.message.originatorId}::uuid, ${a.message.clientMessageId}::text)`);
+        const { rows: checked } = await sql<{ i: number; present: boolean; resent: boolean }>`
+          select v.i,
+            exists (select 1 from conversation_participants p where p.conversation_id = v.conversation_id and p.participant_id = v.sender_id and p.left_at is null) as present,
+            exists (select 1 from conversation_events e where e.conversation_id = v.conversation_id and e.originator_id = v.sender_id and e.client_message_id = v.client_message_id) as resent
+          from (values ${sql.join(checks)}) as v (i, conversation_id, sender_id, client_message_id)`.execute(trx);
+        for (const c of checked) {
+          const a = accepted[c.i];
+          if (a && (!c.present || c.resent)) leftOut.add(a.conversation.id);
+        }
+      }
+      const storing = accepted.filter((a) => !leftOut.has(a.conversation.id));
+      if (storing.length === 0) return { stored: [], summaries: new Map<string, ConversationSummary>() };
+      // The sequences: each conversation's last_seq moves by its number of messages, in one statement.
+      const counts = new Map<string, number>();
+      for (const a of storing) counts.set(a.conversation.id, (counts.get(a.conversation.id) ?? 0) + 1);
+      const now = this.clock.now();
+      const { rows: bumped } = await sql<{ id: string; last_seq: number }>`
+        update conversations c set last_seq = c.last_seq + v.n, updated_at = ${now}::timestamptz
+        from (values ${sql.join([...counts].map(([id, n]) => sql`(${id}::uuid, ${n}::int)`))}) as v (id, n)
+        where c.id = v.id
+        returning c.id, c.last_seq`.execute(trx);
+      const next = new Map(bumped.map((b) => [b.id, b.last_seq - (counts.get(b.id) ?? 0) + 1]));
+      const values = storing.map((a) => {
+        const seq = next.get(a.conversation.id);
+        if (seq === undefined) throw new Error('conversation not bumped');
+        next.set(a.conversation.id, seq + 1);
+        return {
+          conversation_id: a.conversation.id,
+          account_id: a.conversation.account_id,
+          seq,
+          type: a.message.type,
+          originator_id: a.message.originatorId,
+          originator_role: a.message.originatorRole,
+          originator_name: a.message.originatorName,
+          audience: a.message.audience,
+          client_message_id: a.message.clientMessageId,
+          payload: JSON.stringify(a.message.payload),
+          created_at: now,
+        };
+      });
+      const inserted = await trx.insertInto('conversation_events').values(values).returningAll().execute();
+      const bySeq = new Map(inserted.map((row) => [`${row.conversation_id}:${row.seq}`, toWireEvent(row)]));
+      const stored = storing.map((a, i) => {
+        const event = bySeq.get(`${a.conversation.id}:${values[i]?.seq}`);
+        if (!event) throw new Error('inserted event missing');
+        return { ...a, event };
+      });
+      // The sinks, one call per conversation with its events in order (as when they are stored one by one).
+      const byConversation = new Map<string, { conversation: ConversationRow; events: ConversationEvent[] }>();
+      for (const s of stored) {
+        const entry = byConversation.get(s.conversation.id) ?? { conversation: s.conversation, events: [] };
+        entry.events.push(s.event);
+        byConversation.set(s.conversation.id, entry);
+      }
+      for (const { conversation, events } of byConversation.values()) for (const sink of this.sinks) await sink.eventsStored(trx, conversation, events);
+      const changed = this.routing
+        ? await this.routing.messagesStored(
+            trx,
+            stored.map((s) => ({ conversation: s.conversation, role: s.message.originatorRole, audience: s.message.audience })),
+          )
+        : new Set<string>();
+      const summaries = new Map<string, ConversationSummary>();
+      if (changed.size > 0) {
+        const fresh = await trx
+          .selectFrom('conversations')
+          .selectAll()
+          .where('id', 'in', [...changed])
+          .execute();
+        for (const summary of await this.summarizeMany(trx, fresh)) summaries.set(summary.id, summary);
+      }
+      return { stored, summaries };
+    });
+    for (const [settler, error] of refused) settler.fail(error);
+    if (result.stored.length === 0) return;
+    const published = new Map<string, { accountId: string; events: ConversationEvent[] }>();
+    for (const s of result.stored) {
+      const entry = published.get(s.conversation.id) ?? { accountId: s.conversation.account_id, events: [] };
+      entry.events.push(s.event);
+      published.set(s.conversation.id, entry);
+    }
+    for (const [conversationId, { accountId, events }] of published) await this.publish(result.summaries.get(conversationId) ?? null, events, { sinksTold: true, accountId });
+    for (const sink of this.sinks) sink.committed?.();
+    for (const s of result.stored) {
+      s.settler.succeed({ eventId: s.event.id, conversationId: s.conversation.id, sequence: s.event.sequence, duplicate: false, createdAt: s.event.createdAt });
+    }
+  }
+
+  /** Stores one send in its own transaction (and what a group commit leaves to it). */
+  private async sendOne(principal: Principal, conversationId: string, request: SendEventRequest): Promise<SendAck> {
     const senderId = principalId(principal);
     const result = await this.db.transaction().execute(async (trx) => {
       const conversation = assertCanView(principal, await this.lockRow(trx, conversationId, principal.accountId));
       const payload = await this.buildPayload(trx, conversation, request);
-      const previous = await trx
-        .selectFrom('conversation_events')
-        .selectAll()
-        .where('conversation_id', '=', conversation.id)
-        .where('originator_id', '=', senderId)
-        .where('client_message_id', '=', request.clientMessageId)
-        .executeTakeFirst();
-      if (previous) {
+      const duplicateOf = (previous: Selectable<ConversationEventsTable>) => {
         if (previous.type !== request.event.type || previous.audience !== request.audience || !isDeepStrictEqual(normalise(previous.payload), normalise(payload))) {
           throw new AppError('IDEMPOTENCY_KEY_REUSED', `clientMessageId "${request.clientMessageId}" was already used for a different message`, { sequence: previous.seq });
         }
@@ -310,25 +528,39 @@ export class ConversationService {
           summary: null,
           routingMayChange: false,
         };
+      };
+      if (conversation.state !== 'open') {
+        // A resend of a message stored before the close still gets its acknowledgement.
+        const previous = await this.findPrevious(trx, conversation.id, senderId, request.clientMessageId);
+        if (previous) return duplicateOf(previous);
+        throw new AppError('CONVERSATION_CLOSED', 'The conversation is closed; start a new one');
       }
-      if (conversation.state !== 'open') throw new AppError('CONVERSATION_CLOSED', 'The conversation is closed; start a new one');
       const role = writerRole(principal, conversation);
-      const events = await this.ensureParticipant(trx, conversation, senderId, role, principalName(principal));
-      const [stored] = await this.append(trx, conversation, [
-        {
-          type: request.event.type,
-          originatorId: senderId,
-          originatorRole: role,
-          originatorName: principalName(principal),
-          audience: request.audience,
-          clientMessageId: request.clientMessageId,
-          payload,
-        },
-      ]);
-      if (!stored) throw new Error('append returned no event');
+      const message: NewEvent = {
+        type: request.event.type,
+        originatorId: senderId,
+        originatorRole: role,
+        originatorName: principalName(principal),
+        audience: request.audience,
+        clientMessageId: request.clientMessageId,
+        payload,
+      };
+      const events: ConversationEvent[] = [];
+      let outcome = await this.insertMessage(trx, conversation, message);
+      if (outcome.kind === 'not_participant') {
+        // The sender's first message here: they join first (an event of its own), then the message is stored.
+        events.push(...(await this.join(trx, conversation, senderId, role, principalName(principal))));
+        outcome = await this.insertMessage(trx, conversation, message);
+      }
+      if (outcome.kind === 'duplicate') return duplicateOf(outcome.previous);
+      if (outcome.kind !== 'stored') throw new Error('the sender joined but the message was not stored');
+      const stored = toWireEvent(outcome.row);
+      for (const sink of this.sinks) await sink.eventsStored(trx, conversation, [stored]);
       events.push(stored);
-      await this.routing?.messageStored(trx, conversation, role, request.audience);
-      const summary = events.length > 1 || role === 'consumer' ? await this.summarize(trx, await this.lockRow(trx, conversation.id)) : null;
+      const routingListChanged = (await this.routing?.messageStored(trx, conversation, role, request.audience)) ?? false;
+      // The conversation lists change only when someone joined or routing moved it (queued); a message alone is not
+      // news to a list (its subscribers get the event itself), so no summary is built or published for it.
+      const summary = events.length > 1 || routingListChanged ? await this.summarize(trx, await this.lockRow(trx, conversation.id)) : null;
       // Only a consumer's message in a conversation nobody holds can change who gets what (it may queue it).
       const routingMayChange = role === 'consumer' && conversation.assigned_agent_id === null;
       return { ack: { eventId: stored.id, conversationId: conversation.id, sequence: stored.sequence, duplicate: false, createdAt: stored.createdAt }, events, summary, routingMayChange };
@@ -471,6 +703,15 @@ export class ConversationService {
   /** Tells the sinks what happened to the (locked) conversation, in the caller's transaction. */
   async recordActivity(trx: Trx, conversation: ConversationRow, activity: ConversationActivity): Promise<void> {
     for (const sink of this.sinks) await sink.activity?.(trx, conversation, activity);
+  }
+
+  /** The same for several activities of the caller's transaction, possibly of several conversations, in order. */
+  async recordActivities(trx: Trx, items: ReadonlyArray<{ conversation: ConversationRow; activity: ConversationActivity }>): Promise<void> {
+    if (items.length === 0) return;
+    for (const sink of this.sinks) {
+      if (sink.activities) await sink.activities(trx, items);
+      else if (sink.activity) for (const { conversation, activity } of items) await sink.activity(trx, conversation, activity);
+    }
   }
 
   /** Locks the conversation row for the rest of the caller's transaction. */
@@ -659,6 +900,55 @@ export class ConversationService {
 
   // ---------- internals ----------
 
+  private findPrevious(trx: Trx, conversationId: string, senderId: string, clientMessageId: string): Promise<Selectable<ConversationEventsTable> | undefined> {
+    return trx
+      .selectFrom('conversation_events')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('originator_id', '=', senderId)
+      .where('client_message_id', '=', clientMessageId)
+      .executeTakeFirst();
+  }
+
+  /**
+   * Stores a sender's message in the (locked) conversation in one statement: the duplicate check (same sender and
+   * clientMessageId), the participant check, the sequence and the insert. Nothing is written when the message is a
+   * duplicate (the stored original comes back) or the sender is not a participant (the caller joins them first).
+   * The statement starts after the row lock is held, so its snapshot sees every committed message and participant of
+   * the conversation; the idempotency index backs it.
+   */
+  private async insertMessage(
+    trx: Trx,
+    conversation: ConversationRow,
+    message: NewEvent,
+  ): Promise<{ kind: 'stored'; row: Selectable<ConversationEventsTable> } | { kind: 'duplicate'; previous: Selectable<ConversationEventsTable> } | { kind: 'not_participant' }> {
+    const now = this.clock.now();
+    const { rows } = await sql<Selectable<ConversationEventsTable> & { is_new: boolean }>`
+      with previous as (
+        select * from conversation_events
+        where conversation_id = ${conversation.id} and originator_id = ${message.originatorId} and client_message_id = ${message.clientMessageId}
+      ), bumped as (
+        update conversations set last_seq = last_seq + 1, updated_at = ${now}
+        where id = ${conversation.id}
+          and not exists (select 1 from previous)
+          and exists (select 1 from conversation_participants where conversation_id = ${conversation.id} and participant_id = ${message.originatorId} and left_at is null)
+        returning last_seq
+      ), stored as (
+        insert into conversation_events (conversation_id, account_id, seq, type, originator_id, originator_role, originator_name, audience, client_message_id, payload, created_at)
+        select ${conversation.id}::uuid, ${conversation.account_id}::uuid, last_seq, ${message.type}, ${message.originatorId}::uuid, ${message.originatorRole}, ${message.originatorName}::text,
+          ${message.audience}, ${message.clientMessageId}::text, ${JSON.stringify(message.payload)}::jsonb, ${now}::timestamptz
+        from bumped
+        returning *
+      )
+      select true as is_new, stored.* from stored
+      union all
+      select false as is_new, previous.* from previous`.execute(trx);
+    const [first] = rows;
+    if (!first) return { kind: 'not_participant' };
+    const { is_new: isNew, ...row } = first;
+    return isNew ? { kind: 'stored', row } : { kind: 'duplicate', previous: row };
+  }
+
   private async buildPayload(trx: Trx, conversation: ConversationRow, request: SendEventRequest): Promise<EventPayload> {
     const event = request.event;
     if (event.type === 'rich_content') return payloadOf(event);
@@ -674,17 +964,6 @@ export class ConversationService {
       },
     };
     return stored;
-  }
-
-  private async ensureParticipant(trx: Trx, conversation: ConversationRow, id: string, role: ParticipantRole, name: string | null): Promise<ConversationEvent[]> {
-    const present = await trx
-      .selectFrom('conversation_participants')
-      .select('id')
-      .where('conversation_id', '=', conversation.id)
-      .where('participant_id', '=', id)
-      .where('left_at', 'is', null)
-      .executeTakeFirst();
-    return present ? [] : this.join(trx, conversation, id, role, name);
   }
 
   private async join(trx: Trx, conversation: ConversationRow, id: string, role: ParticipantRole, name: string | null): Promise<ConversationEvent[]> {
@@ -727,14 +1006,15 @@ export class ConversationService {
     return stored;
   }
 
-  private async publish(summary: ConversationSummary | null, events: ConversationEvent[]): Promise<void> {
+  /** `sinksTold`: the caller tells the sinks itself, once for a transaction that stored several conversations. */
+  private async publish(summary: ConversationSummary | null, events: ConversationEvent[], options: { sinksTold?: boolean; accountId?: string } = {}): Promise<void> {
     for (const event of events) {
       this.hooks.onEventStored?.(event);
     }
-    if (events.length > 0) for (const sink of this.sinks) sink.committed?.();
+    if (events.length > 0 && !options.sinksTold) for (const sink of this.sinks) sink.committed?.();
     try {
       for (const event of events) {
-        const accountId = summary?.accountId ?? (await this.accountOf(event.conversationId));
+        const accountId = summary?.accountId ?? options.accountId ?? (await this.accountOf(event.conversationId));
         await this.bus.publish(topics.conversation(event.conversationId), { kind: 'conversation_event', accountId, conversationId: event.conversationId, event });
       }
       if (summary) await this.bus.publish(topics.account(summary.accountId), { kind: 'conversation_updated', accountId: summary.accountId, conversation: summary });

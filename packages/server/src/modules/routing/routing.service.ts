@@ -23,7 +23,7 @@ import type { EventBus } from '../../infra/bus/event-bus.ts';
 import type { Db } from '../../infra/db/database.ts';
 import { isUniqueViolation } from '../../infra/db/pg-errors.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
-import type { ConversationActivity, ConversationRoutingPort, ConversationService } from '../conversations/index.ts';
+import type { ConversationActivity, ConversationRoutingPort, ConversationService, StoredMessage } from '../conversations/index.ts';
 import { isWithinBusinessHours } from './business-hours.ts';
 import { noticeWaiting, queuePosition, type RouterDeps, routeAccount } from './router.ts';
 import {
@@ -183,6 +183,7 @@ export class RoutingService {
     },
     reopenWindowSeconds: async (accountId) => (await loadSettings(this.db, accountId)).reopenWindowSeconds,
     messageStored: async (trx, conversation, role, audience) => this.messageStored(trx, conversation, role, audience),
+    messagesStored: (trx, messages) => this.messagesStored(trx, messages),
     lockAccount: (trx, accountId) => lockAccountRouting(trx, accountId),
     taken: async (trx, conversation, agentId) => {
       await this.assertCapacity(trx, conversation.account_id, agentId);
@@ -216,53 +217,103 @@ export class RoutingService {
     },
   };
 
-  private async messageStored(trx: Trx, conversation: ConversationRow, role: ParticipantRole | 'system', audience: 'all' | 'agents_and_managers'): Promise<void> {
-    if (role === 'system' || audience !== 'all') return;
+  /** Resolves to true when the message changed what the conversation lists show of routing (queued, breach ended). */
+  private async messageStored(trx: Trx, conversation: ConversationRow, role: ParticipantRole | 'system', audience: 'all' | 'agents_and_managers'): Promise<boolean> {
+    return (await this.messagesStored(trx, [{ conversation, role, audience }])).size > 0;
+  }
+
+  /**
+   * Messages stored in one transaction, possibly in several conversations (a group commit), in the order they were
+   * stored: one read of their routing rows (with their skills' response targets), each message's effect applied in
+   * order, one update of every row, and their analytics activities together. Resolves to the conversations whose
+   * routing, as the lists show it, changed (queued, breach ended).
+   */
+  private async messagesStored(trx: Trx, messages: readonly StoredMessage[]): Promise<Set<string>> {
+    const changed = new Set<string>();
+    const relevant = messages.filter((m) => m.role !== 'system' && m.audience === 'all');
+    if (relevant.length === 0) return changed;
     const now = this.clock.now();
-    const row = await this.ensureRow(trx, conversation);
-    if (role === 'consumer') {
-      const awaiting = row.awaiting_since ?? now;
-      const target = row.skill_id ? (await trx.selectFrom('skills').select('response_target_seconds').where('id', '=', row.skill_id).executeTakeFirst())?.response_target_seconds : null;
-      const startsQueue = row.status === 'new';
-      await trx
-        .updateTable('conversation_routing')
-        .set({
-          awaiting_since: awaiting,
-          response_due_at: target ? new Date(awaiting.getTime() + target * 1000) : null,
-          idle_warned_at: null,
-          last_activity_at: now,
-          ...(startsQueue ? { status: 'queued' as const, queued_at: now, queue_order_at: now, queue_notice_sent: false } : {}),
-        })
-        .where('conversation_id', '=', conversation.id)
-        .execute();
-      await this.conversations.recordActivity(trx, conversation, {
-        type: 'message',
-        role: 'consumer',
-        skillId: row.skill_id,
-        agentId: row.agent_id,
-        queued: startsQueue,
-        responseMs: null,
-        firstResponse: false,
-      });
-    } else {
-      // An answer from the agent's side: nothing is waiting on them any more.
-      const firstResponse = row.awaiting_since !== null && row.first_response_at === null;
-      await trx
-        .updateTable('conversation_routing')
-        .set({ awaiting_since: null, response_due_at: null, breached_at: null, last_activity_at: now, idle_warned_at: null, ...(firstResponse ? { first_response_at: now } : {}) })
-        .where('conversation_id', '=', conversation.id)
-        .execute();
-      const responseMs = row.awaiting_since ? now.getTime() - row.awaiting_since.getTime() : null;
-      await this.conversations.recordActivity(trx, conversation, {
-        type: 'message',
-        role: role === 'bot' ? 'bot' : 'agent',
-        skillId: row.skill_id,
-        agentId: row.agent_id,
-        queued: false,
-        responseMs,
-        firstResponse,
-      });
+    const ids = [...new Set(relevant.map((m) => m.conversation.id))];
+    const found = await trx
+      .selectFrom('conversation_routing')
+      .leftJoin('skills', 'skills.id', 'conversation_routing.skill_id')
+      .selectAll('conversation_routing')
+      .select('skills.response_target_seconds')
+      .where('conversation_routing.conversation_id', 'in', ids)
+      .execute();
+    const rows = new Map<string, RoutingRow & { response_target_seconds: number | null }>(found.map((r) => [r.conversation_id, r]));
+    for (const m of relevant) if (!rows.has(m.conversation.id)) rows.set(m.conversation.id, await this.createRowWithTarget(trx, m.conversation));
+    // What each conversation's update sets, after all of its messages in this transaction.
+    const updates = new Map<string, { awaiting: Date | null; due: Date | null; clearBreach: boolean; firstResponse: Date | null; queued: boolean }>();
+    const activities: Array<{ conversation: ConversationRow; activity: ConversationActivity }> = [];
+    for (const { conversation, role } of relevant) {
+      const row = rows.get(conversation.id);
+      if (!row) throw new Error('routing row missing');
+      const update = updates.get(conversation.id) ?? { awaiting: null, due: null, clearBreach: false, firstResponse: null, queued: false };
+      if (role === 'consumer') {
+        const awaiting = row.awaiting_since ?? now;
+        const startsQueue = row.status === 'new';
+        const target = row.response_target_seconds;
+        row.awaiting_since = awaiting;
+        row.response_due_at = target ? new Date(awaiting.getTime() + target * 1000) : null;
+        if (startsQueue) {
+          row.status = 'queued';
+          update.queued = true;
+          changed.add(conversation.id);
+        }
+        activities.push({
+          conversation,
+          activity: { type: 'message', role: 'consumer', skillId: row.skill_id, agentId: row.agent_id, queued: startsQueue, responseMs: null, firstResponse: false },
+        });
+      } else {
+        // An answer from the agent's side: nothing is waiting on them any more.
+        const firstResponse = row.awaiting_since !== null && row.first_response_at === null;
+        const responseMs = row.awaiting_since ? now.getTime() - row.awaiting_since.getTime() : null;
+        // An answer that ends a breach takes the conversation's breach flag off the lists.
+        if (row.breached_at !== null) changed.add(conversation.id);
+        row.awaiting_since = null;
+        row.response_due_at = null;
+        row.breached_at = null;
+        update.clearBreach = true;
+        if (firstResponse) {
+          row.first_response_at = now;
+          update.firstResponse = now;
+        }
+        activities.push({
+          conversation,
+          activity: { type: 'message', role: role === 'bot' ? 'bot' : 'agent', skillId: row.skill_id, agentId: row.agent_id, queued: false, responseMs, firstResponse },
+        });
+      }
+      update.awaiting = row.awaiting_since;
+      update.due = row.response_due_at;
+      updates.set(conversation.id, update);
     }
+    const values = [...updates].map(
+      ([id, u]) => sql`(${id}::uuid, ${u.awaiting}::timestamptz, ${u.due}::timestamptz, ${u.clearBreach}::boolean, ${u.firstResponse}::timestamptz, ${u.queued}::boolean)`,
+    );
+    await sql`
+      update conversation_routing r set
+        awaiting_since = v.awaiting_since,
+        response_due_at = v.response_due_at,
+        idle_warned_at = null,
+        last_activity_at = ${now}::timestamptz,
+        breached_at = case when v.clear_breach then null else r.breached_at end,
+        first_response_at = coalesce(r.first_response_at, v.first_response_at),
+        status = case when v.queued then 'queued' else r.status end,
+        queued_at = case when v.queued then ${now}::timestamptz else r.queued_at end,
+        queue_order_at = case when v.queued then ${now}::timestamptz else r.queue_order_at end,
+        queue_notice_sent = case when v.queued then false else r.queue_notice_sent end
+      from (values ${sql.join(values)}) as v (conversation_id, awaiting_since, response_due_at, clear_breach, first_response_at, queued)
+      where r.conversation_id = v.conversation_id`.execute(trx);
+    await this.conversations.recordActivities(trx, activities);
+    return changed;
+  }
+
+  /** For a conversation that predates routing: its new routing row, with its skill's response target. */
+  private async createRowWithTarget(trx: Trx, conversation: ConversationRow): Promise<RoutingRow & { response_target_seconds: number | null }> {
+    const row = await this.ensureRow(trx, conversation);
+    const skill = row.skill_id ? await trx.selectFrom('skills').select('response_target_seconds').where('id', '=', row.skill_id).executeTakeFirst() : undefined;
+    return { ...row, response_target_seconds: skill?.response_target_seconds ?? null };
   }
 
   /** The routing row of a conversation, created for conversations that predate routing. */

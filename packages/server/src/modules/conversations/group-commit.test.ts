@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { GroupCommit, type Settler } from './group-commit.ts';
+
+/** A store that records its batches and holds each until released. */
+function heldStore() {
+  const batches: number[][] = [];
+  const releases: Array<() => void> = [];
+  const store = async (batch: Array<Settler<number, string>>) => {
+    batches.push(batch.map((s) => s.item));
+    await new Promise<void>((resolve) => releases.push(resolve));
+    for (const s of batch) s.succeed(`stored ${s.item}`);
+  };
+  const releaseNext = async () => {
+    while (releases.length === 0) await new Promise((r) => setTimeout(r, 1));
+    releases.shift()?.();
+  };
+  return { batches, store, releaseNext };
+}
+
+describe('group commit', () => {
+  it('stores a lone item in the same turn of the event loop, as a batch of one', async () => {
+    const { batches, store, releaseNext } = heldStore();
+    const group = new GroupCommit(store, 100);
+    const result = group.submit(1);
+    // Not before the I/O callbacks of this turn (what arrived with it goes with it), but without a timer or company.
+    expect(batches).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([[1]]);
+    await releaseNext();
+    await expect(result).resolves.toBe('stored 1');
+  });
+
+  it('gathers what arrives in one turn, then what arrives while a batch is stored, in order, at most maxBatch at a time', async () => {
+    const { batches, store, releaseNext } = heldStore();
+    const group = new GroupCommit(store, 3);
+    const results = [1, 2].map((n) => group.submit(n));
+    await new Promise((resolve) => setImmediate(resolve));
+    results.push(...[3, 4, 5, 6, 7].map((n) => group.submit(n)));
+    expect(batches).toEqual([[1, 2]]);
+    await releaseNext();
+    await releaseNext();
+    await releaseNext();
+    await expect(Promise.all(results)).resolves.toEqual([1, 2, 3, 4, 5, 6, 7].map((n) => `stored ${n}`));
+    expect(batches).toEqual([
+      [1, 2],
+      [3, 4, 5],
+      [6, 7],
+    ]);
+  });
+
+  it('gives each item its own outcome, and fails only the items a throwing store left unsettled', async () => {
+    const group = new GroupCommit<number, number>(async (batch) => {
+      for (const s of batch) {
+        if (s.item === 2) s.fail(new Error('not a participant'));
+        else if (s.item === 3) s.succeed(3);
+      }
+      throw new Error('storage failed');
+    }, 10);
+    const outcomes = [1, 2, 3, 4].map((n) => group.submit(n).then(String, (e: Error) => e.message));
+    expect(await Promise.all(outcomes)).toEqual(['storage failed', 'not a participant', '3', 'storage failed']);
+  });
+});
