@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Clock } from '../../core/clock.ts';
 import type { Db } from '../../infra/db/database.ts';
 import { DEFAULT_ROUTING_SETTINGS } from '../routing/index.ts';
+import { factFilters } from './report-filters.ts';
 
 const HOUR_MS = 3_600_000;
 /**
@@ -96,16 +97,7 @@ export class AgentTimeReader {
     const now = this.clock.now();
     const until = new Date(Math.min(now.getTime(), to.getTime()));
     const agentFilter = query.agentId ? sql`and user_id = ${query.agentId}` : sql``;
-    const factFilters = sql.join(
-      [
-        sql`account_id = ${accountId}`,
-        ...(query.agentId ? [sql`agent_id = ${query.agentId}`] : []),
-        ...(query.skillId ? [sql`skill_id = ${query.skillId}`] : []),
-        ...(query.channel ? [sql`channel = ${query.channel}`] : []),
-        ...(query.device ? [sql`device = ${query.device}`] : []),
-      ],
-      sql` and `,
-    );
+    const filters = factFilters(accountId, query);
     const leftEnd = new Date(Math.min(to.getTime(), from.getTime() + ENGAGED_EDGE_WINDOW_MS));
     const rightEnd = new Date(Math.min(now.getTime(), to.getTime() + ENGAGED_EDGE_WINDOW_MS) + 1);
     const heldSince = sql`(at - duration_ms * interval '1 millisecond')`;
@@ -125,7 +117,7 @@ export class AgentTimeReader {
             then -extract(epoch from (${from}::timestamptz - ${heldSince}))
             else extract(epoch from (${to}::timestamptz - greatest(${heldSince}, ${from}::timestamptz))) end) * 1000 as ms
         from analytics_events
-        where ${factFilters} and type in (${types}) and agent_id is not null and duration_ms is not null
+        where ${filters} and type in (${types}) and agent_id is not null and duration_ms is not null
           and ((at >= ${from} and at < ${leftEnd} and ${heldSince} < ${from}) or (at >= ${to} and at < ${rightEnd} and ${heldSince} < ${to}))
         group by agent_id`.execute(this.db),
       // Holds going on now (routing's current assignments), from their assignment or the period's start.

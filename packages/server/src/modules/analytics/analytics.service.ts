@@ -11,6 +11,7 @@ import type { Logger } from '../../infra/telemetry/logger.ts';
 import { AgentTimeReader, agentTimeFigures, HOLD_ENDING_FACTS, listedForTime } from './agent-time.ts';
 import { addHistogram, bucketSql, COARSE_THRESHOLDS_SQL, coarseUpperMs, type Histogram, percentileMs, toCoarse } from './duration-histogram.ts';
 import { reportToCsv } from './report-csv.ts';
+import { factFilters } from './report-filters.ts';
 import { AGENT_FACT_TYPES } from './tables.ts';
 import { mergeRanges, subtractRanges, type TimeRange } from './time-ranges.ts';
 
@@ -219,16 +220,7 @@ export class AnalyticsService {
       )})`;
     const at = sql.ref('at');
     const hour = sql.ref('hour');
-    const filters = sql.join(
-      [
-        sql`account_id = ${accountId}`,
-        ...(query.skillId ? [sql`skill_id = ${query.skillId}`] : []),
-        ...(query.agentId ? [sql`agent_id = ${query.agentId}`] : []),
-        ...(query.channel ? [sql`channel = ${query.channel}`] : []),
-        ...(query.device ? [sql`device = ${query.device}`] : []),
-      ],
-      sql` and `,
-    );
+    const filters = factFilters(accountId, query);
     const durationTypes = sql.join(DURATION_TYPES.map((t) => sql`${t}`));
     const none = Promise.resolve({ rows: [] as unknown[] });
 

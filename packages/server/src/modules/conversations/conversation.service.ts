@@ -54,6 +54,19 @@ interface NewEvent {
   payload: EventPayload;
 }
 
+/** The event a send asks to store, written by `senderId` in `role` (the principal's role in the conversation). */
+function messageOf(principal: Principal, role: ParticipantRole, senderId: string, request: SendEventRequest, payload: EventPayload): NewEvent {
+  return {
+    type: request.event.type,
+    originatorId: senderId,
+    originatorRole: role,
+    originatorName: principalName(principal),
+    audience: request.audience,
+    clientMessageId: request.clientMessageId,
+    payload,
+  };
+}
+
 /** The originator of messages Parley itself writes (queue notices, auto-close warnings). */
 export const SYSTEM_ORIGINATOR_ID = '00000000-0000-0000-0000-000000000000';
 
@@ -404,21 +417,8 @@ export class ConversationService {
             continue;
           }
           seen.add(key);
-          const role = writerRole(principal, conversation);
           const payload: EventPayload = request.event.type === 'rich_content' ? payloadOf(request.event) : { content: request.event.content };
-          accepted.push({
-            settler,
-            conversation,
-            message: {
-              type: request.event.type,
-              originatorId: senderId,
-              originatorRole: role,
-              originatorName: principalName(principal),
-              audience: request.audience,
-              clientMessageId: request.clientMessageId,
-              payload,
-            },
-          });
+          accepted.push({ settler, conversation, message: messageOf(principal, writerRole(principal, conversation), senderId, request, payload) });
         } catch (error) {
           refused.push([settler, error]);
         }
@@ -536,15 +536,7 @@ export class ConversationService {
         throw new AppError('CONVERSATION_CLOSED', 'The conversation is closed; start a new one');
       }
       const role = writerRole(principal, conversation);
-      const message: NewEvent = {
-        type: request.event.type,
-        originatorId: senderId,
-        originatorRole: role,
-        originatorName: principalName(principal),
-        audience: request.audience,
-        clientMessageId: request.clientMessageId,
-        payload,
-      };
+      const message = messageOf(principal, role, senderId, request, payload);
       const events: ConversationEvent[] = [];
       let outcome = await this.insertMessage(trx, conversation, message);
       if (outcome.kind === 'not_participant') {
