@@ -81,8 +81,8 @@ export function agentTimeFigures(time: AgentTime | undefined, assigned: number):
  * Agents' time figures over a period [from, to): time in states from routing's state history (`agent_state_periods`),
  * each period clipped to [from, min(now, to)); engaged time from the analytics record. A fact that ends a hold (see
  * HOLD_ENDING_FACTS) carries how long the agent held the conversation, so the report's own per-agent sums of those
- * durations (`endedHeldMs`, read from the raw record or its rollups like every other per-agent figure) give the holds
- * that ended in the period; this adds what lies at the edges: minus the part before `from` of holds that ended in the
+ * durations (added by `withEndedHolds`, read from the raw record or its rollups like every other per-agent figure) give the holds
+ * that ended in the period; `read` finds what lies at the edges: minus the part before `from` of holds that ended in the
  * period, plus the part within it of holds that ended after `to` or still go on (routing's current assignments).
  * Four set-based queries, run together, each reading only the edges or one row per period of state.
  */
@@ -92,7 +92,7 @@ export class AgentTimeReader {
     private readonly clock: Clock,
   ) {}
 
-  async read(accountId: string, query: AgentTimeQuery, endedHeldMs: ReadonlyMap<string, number> | Promise<ReadonlyMap<string, number>>): Promise<Map<string, AgentTime>> {
+  async read(accountId: string, query: AgentTimeQuery): Promise<Map<string, AgentTime>> {
     const { from, to } = query;
     const now = this.clock.now();
     const until = new Date(Math.min(now.getTime(), to.getTime()));
@@ -151,9 +151,9 @@ export class AgentTimeReader {
       if (row.state === 'away' || row.state === 'back_soon') t.awayMs += ms;
       if (row.state === 'back_soon') t.backSoonMs += ms;
     }
-    for (const [agentId, ms] of await endedHeldMs) if (ms !== 0) of(agentId).engagedMs += ms;
     for (const row of [...edges.rows, ...holding.rows]) of(row.agent_id).engagedMs += Number(row.ms);
-    for (const t of result.values()) t.engagedMs = Math.max(0, Math.round(t.engagedMs));
+    // Every user of the account (or the agent asked for) has an entry, so the holds added later find theirs.
+    for (const user of capacities.rows) of(user.user_id);
     const users = new Map(capacities.rows.map((r) => [r.user_id, r]));
     for (const [id, t] of result) {
       const user = users.get(id);
@@ -163,4 +163,22 @@ export class AgentTimeReader {
     }
     return result;
   }
+}
+
+/**
+ * Adds the holds that ended in the period (`endedHeldMs`: the report's per-agent sums of the hold-ending facts'
+ * durations, from whichever source answered it) to what `read` found at the edges, and rounds.
+ */
+export function withEndedHolds(times: Map<string, AgentTime>, endedHeldMs: ReadonlyMap<string, number>): Map<string, AgentTime> {
+  for (const [agentId, ms] of endedHeldMs) {
+    if (ms === 0) continue;
+    let t = times.get(agentId);
+    if (!t) {
+      t = { ...EMPTY, inSkill: false };
+      times.set(agentId, t);
+    }
+    t.engagedMs += ms;
+  }
+  for (const t of times.values()) t.engagedMs = Math.max(0, Math.round(t.engagedMs));
+  return times;
 }

@@ -8,7 +8,7 @@ import type { Db } from '../../infra/db/database.ts';
 import type { Database as Schema } from '../../infra/db/schema.ts';
 import { defineJob, type JobQueue } from '../../infra/jobs/index.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
-import { AgentTimeReader, agentTimeFigures, HOLD_ENDING_FACTS, listedForTime } from './agent-time.ts';
+import { AgentTimeReader, agentTimeFigures, HOLD_ENDING_FACTS, listedForTime, withEndedHolds } from './agent-time.ts';
 import { addHistogram, bucketSql, COARSE_THRESHOLDS_SQL, coarseUpperMs, type Histogram, percentileMs, toCoarse } from './duration-histogram.ts';
 import { reportToCsv } from './report-csv.ts';
 import { factFilters } from './report-filters.ts';
@@ -157,6 +157,7 @@ export class AnalyticsService {
   private readonly graceMs: number;
   /** Zones known to be registered for daily rollups (`<account> <zone>`), so a report writes nothing once known. */
   private readonly zones = new Set<string>();
+  private readonly agentTime: AgentTimeReader;
 
   constructor(
     private readonly db: Db,
@@ -166,6 +167,7 @@ export class AnalyticsService {
     options: AnalyticsOptions = {},
   ) {
     this.graceMs = options.rollupGraceMs ?? 60_000;
+    this.agentTime = new AgentTimeReader(db, clock);
   }
 
   /** The durable job that folds complete hours into the rollup (enqueued periodically by the composition root). */
@@ -247,12 +249,8 @@ export class AnalyticsService {
         ]
       : [none, none, none];
     const dailyQueries: Promise<{ rows: unknown[] }>[] = daily ? this.dailyQueries(accountId, query, tz, daily) : [none, none, none];
-    // The figures that do not depend on the record's rows run beside them (agent time waits for the held durations).
-    let heldMsReady: (held: ReadonlyMap<string, number>) => void = () => {};
-    const heldMs = new Promise<ReadonlyMap<string, number>>((resolve) => {
-      heldMsReady = resolve;
-    });
-    const agentTimeP = new AgentTimeReader(this.db, this.clock).read(accountId, { from, to, agentId: query.agentId, skillId: query.skillId, channel: query.channel, device: query.device }, heldMs);
+    // The figures that do not depend on the record's rows run beside them (agent time adds the ended holds afterwards).
+    const agentTimeP = this.agentTime.read(accountId, { from, to, agentId: query.agentId, skillId: query.skillId, channel: query.channel, device: query.device });
     const csatP = this.csat(accountId, query, from, to);
     const conversionsP = this.conversions(accountId, query, from, to);
     const slotsP = sql<{ b: Date | string }>`select (g at time zone ${tz}::text) as b from generate_series(
@@ -319,8 +317,8 @@ export class AnalyticsService {
       agent.counts.set(row.type, c);
     }
     // Time in states and engaged time (agent-time.ts); agents logged in who got nothing are listed too.
-    heldMsReady(new Map([...agents].map(([id, a]) => [id, HOLD_ENDING_FACTS.reduce((sum, t) => sum + (a.counts.get(t)?.ds ?? 0), 0)])));
-    const [agentTime, csat, conversions] = await Promise.all([agentTimeP, csatP, conversionsP]);
+    const [timesInPeriod, csat, conversions] = await Promise.all([agentTimeP, csatP, conversionsP]);
+    const agentTime = withEndedHolds(timesInPeriod, new Map([...agents].map(([id, a]) => [id, HOLD_ENDING_FACTS.reduce((sum, t) => sum + (a.counts.get(t)?.ds ?? 0), 0)])));
     const totalFigures = totals.figures();
     for (const [id, t] of agentTime) if (!agents.has(id) && listedForTime(t)) agents.set(id, { isBot: t.isBot, counts: new Map() });
 
