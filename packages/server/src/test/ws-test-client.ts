@@ -1,4 +1,5 @@
 import { type ServerFrame, ServerFrameSchema, WS_PATH } from '@parley/protocol';
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 
 /**
@@ -44,6 +45,20 @@ export class WsTestClient {
     this.socket.send(JSON.stringify({ id, ...frame }));
     const response = await this.waitFor((f): f is Extract<ServerFrame, { type: 'response' }> => f.type === 'response' && f.id === id);
     return response;
+  }
+
+  /**
+   * Sends several requests in one write (the socket corked around them), as a client that pipelines them, so the server
+   * reads them together; resolves with their responses in the same order.
+   */
+  async requestTogether(frames: Array<Record<string, unknown>>): Promise<Array<Extract<ServerFrame, { type: 'response' }>>> {
+    const ids = frames.map(() => String(this.nextId++));
+    // ws keeps its TCP socket private; corking it is the only way to make the frames one write.
+    const tcp = (this.socket as unknown as { _socket: Socket })._socket;
+    tcp.cork();
+    for (const [i, frame] of frames.entries()) this.socket.send(JSON.stringify({ id: ids[i], ...frame }));
+    process.nextTick(() => tcp.uncork());
+    return Promise.all(ids.map((id) => this.waitFor((f): f is Extract<ServerFrame, { type: 'response' }> => f.type === 'response' && f.id === id)));
   }
 
   events(conversationId?: string): Array<Extract<ServerFrame, { type: 'event' }>['event']> {

@@ -162,6 +162,45 @@ describe(`the send path (${storageMode})`, () => {
       expect(routing.every((r) => r.awaiting_since !== null)).toBe(true);
     });
 
+    it("stores an agent's pipelined answers into their conversations, from one socket, in one transaction, in order per conversation", async () => {
+      const agent = await a.createUser(admin, 'agent');
+      const held: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const consumer = await a.consumer();
+        const conversationId = await a.conversation(consumer.token);
+        await call(t.server.app, 'sendEvent', { token: consumer.token, params: { conversationId }, body: text('hello') });
+        expect((await call(t.server.app, 'takeConversation', { token: agent.token, params: { conversationId } })).status).toBe(200);
+        held.push(conversationId);
+      }
+      await t.server.services.routing.settle();
+      const [first, second, third] = held as [string, string, string];
+      const socket = await WsTestClient.connect(t.baseUrl);
+      expect((await socket.request({ type: 'auth', token: agent.token })).ok).toBe(true);
+      const answer = (conversationId: string, words: string) => ({ type: 'send', conversationId, clientMessageId: `${conversationId}-${words}`, event: text(words).event });
+      const { result: responses, statements } = await statementsOf(() =>
+        socket.requestTogether([
+          answer(first, 'one'),
+          answer(second, 'two'),
+          answer(first, 'one again'),
+          answer(third, 'three'),
+          // Not a send: it waits for the sends before it, so it sees them.
+          { type: 'subscribe', conversationId: first, fromSeq: 0 },
+        ]),
+      );
+      expect(responses.every((r) => r.ok)).toBe(true);
+      // The four answers were read together and stored in one commit, not one each.
+      expect(
+        statements.filter((s) => s === 'begin'),
+        statements.join('\n'),
+      ).toHaveLength(1);
+      const acks = responses.slice(0, 4).map((r) => (r.ok ? (r.result as { sequence: number; conversationId: string }) : undefined));
+      expect(acks[2]?.sequence).toBe((acks[0]?.sequence ?? 0) + 1);
+      expect(responses[4]?.ok && (responses[4].result as { lastSequence: number }).lastSequence).toBe(acks[2]?.sequence);
+      const stored = await t.server.services.conversations.readEventsFrom(first, acks[0]?.sequence ?? 0, 10);
+      expect(stored.map((e) => (e.type === 'content' && e.content.contentType === 'text/plain' ? e.content.message : e.type))).toEqual(['one', 'one again']);
+      socket.close();
+    });
+
     it('acknowledges a resent clientMessageId in a batch with the original, and a message sent twice in one batch once', async () => {
       const conversations = t.server.services.conversations;
       const [a1, a2, a3] = await many(3);

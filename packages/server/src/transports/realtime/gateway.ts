@@ -22,6 +22,12 @@ export interface GatewaySettings {
   maxBufferedBytes: number;
 }
 
+/**
+ * The most sends of one connection being stored at once. Beyond it the connection reads its next frame when one of
+ * them is settled: an agent holds a few dozen conversations, and a client that pipelines more only waits its turn.
+ */
+const MAX_SENDS_IN_FLIGHT = 64;
+
 interface Subscription {
   feed: ConversationFeed;
   unsubscribe: Unsubscribe;
@@ -97,8 +103,16 @@ class Connection {
   private liveTimer: NodeJS.Timeout | undefined;
   /** Conversations this connection was told about, so it also hears when one leaves its view. */
   private readonly knownConversations = new Set<string>();
-  /** Frames are handled one at a time, in arrival order: pipelined sends get sequences in the order they were sent. */
+  /**
+   * Frames are taken one at a time, in arrival order. A `send` is handed to the conversation service (which stores
+   * what it was handed in that order, several connections' sends in one transaction) and the next frame is taken
+   * without waiting for it to be stored: an agent's answers into several conversations go in one commit, and pipelined
+   * sends still get their sequences in the order they were sent. Any other frame waits until the sends before it are
+   * settled, so it sees them.
+   */
   private inbox: Promise<void> = Promise.resolve();
+  /** Sends handed over and not yet settled (acknowledged or refused). */
+  private readonly sendsInFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly socket: WebSocket,
@@ -262,13 +276,33 @@ class Connection {
         this.close(WS_CLOSE.UNAUTHENTICATED, 'not authenticated');
         return;
       }
+      if (frame.type === 'send') {
+        await this.pipelineSend(this.principal, frame);
+        return;
+      }
+      await this.settleSends();
       this.respond(frame.id, await this.handle(this.principal, frame));
     } catch (error) {
       this.fail(frame.id, error);
     }
   }
 
-  private async handle(principal: Principal, frame: Exclude<ClientFrame, { type: 'auth' }>): Promise<unknown> {
+  /** Hands a send over without waiting for its storage; at most MAX_SENDS_IN_FLIGHT of a connection at a time. */
+  private async pipelineSend(principal: Principal, frame: Extract<ClientFrame, { type: 'send' }>): Promise<void> {
+    if (this.sendsInFlight.size >= MAX_SENDS_IN_FLIGHT) await Promise.race(this.sendsInFlight);
+    const stored = this.services.conversations.send(principal, frame.conversationId, { clientMessageId: frame.clientMessageId, event: frame.event, audience: frame.audience }).then(
+      (ack) => this.respond(frame.id, ack),
+      (error: unknown) => this.fail(frame.id, error),
+    );
+    this.sendsInFlight.add(stored);
+    void stored.finally(() => this.sendsInFlight.delete(stored));
+  }
+
+  private async settleSends(): Promise<void> {
+    if (this.sendsInFlight.size > 0) await Promise.all(this.sendsInFlight);
+  }
+
+  private async handle(principal: Principal, frame: Exclude<ClientFrame, { type: 'auth' | 'send' }>): Promise<unknown> {
     const conversations = this.services.conversations;
     switch (frame.type) {
       case 'ping':
@@ -282,8 +316,6 @@ class Connection {
         this.subscriptions.delete(frame.conversationId);
         return { conversationId: frame.conversationId };
       }
-      case 'send':
-        return conversations.send(principal, frame.conversationId, { clientMessageId: frame.clientMessageId, event: frame.event, audience: frame.audience });
       case 'receipt':
         return conversations.receipt(principal, frame.conversationId, { status: frame.status, sequences: frame.sequences });
       case 'chat_state':
