@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { type ClientFrame, ClientFrameSchema, type ConversationEvent, PROTOCOL_VERSION, type ServerFrame, toValidationIssues, WS_CLOSE, WS_PATH } from '@parley/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
@@ -81,7 +82,7 @@ export class RealtimeGateway {
   }
 
   private accept(socket: WebSocket, request: FastifyRequest): void {
-    const connection = new Connection(socket, this.services, this.bus, this.settings, this.metrics, this.logger.child({ connectionId: randomUUID() }));
+    const connection = new Connection(socket, request.raw.socket, this.services, this.bus, this.settings, this.metrics, this.logger.child({ connectionId: randomUUID() }));
     this.connections.add(connection);
     socket.on('close', () => {
       this.connections.delete(connection);
@@ -116,6 +117,8 @@ class Connection {
 
   constructor(
     private readonly socket: WebSocket,
+    /** The TCP socket under it (the upgraded request's), corked while a turn of the event loop writes frames. */
+    private readonly tcp: Socket,
     private readonly services: Services,
     private readonly bus: EventBus,
     private readonly settings: GatewaySettings,
@@ -226,8 +229,24 @@ class Connection {
       return;
     }
     this.metrics.wsFramesOut.inc({ type: frame.type });
+    if (!this.corked) {
+      this.corked = true;
+      this.tcp.cork();
+      setImmediate(this.uncork);
+    }
     this.socket.send(JSON.stringify(frame));
   }
+
+  /**
+   * Frames written in one turn of the event loop leave in one write: the socket is corked at the first and uncorked
+   * after the turn's I/O (`setImmediate`). A message's acknowledgement and event, or an agent's events of one batch,
+   * cost the kernel one system call instead of one each, which on loopback was a third of a busy node's time.
+   */
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.tcp.uncork();
+  };
 
   private respond(id: string, result: unknown): void {
     this.send({ type: 'response', id, ok: true, result });
