@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { ManualClock } from '../../test/test-server.ts';
 import { createTestDatabase, storageMode } from '../../test/test-database.ts';
@@ -47,6 +47,28 @@ describe(`durable jobs (${storageMode})`, () => {
     expect(ran).toEqual(['committed']);
     expect(await queue.runDue()).toBe(0);
     expect(await queue.counts()).toEqual({ 'deliver:done': 1 });
+  });
+
+  it('looks for jobs on a kick only when this node enqueued one it has not run yet, and never inside the enqueuing transaction', async () => {
+    const { db } = await setup();
+    const queue = new JobQueue(db, new ManualClock(new Date('2026-11-23T12:00:00Z')), logger, { nodeId: 'kicked', pollIntervalMs: 3_600_000 });
+    const ran: string[] = [];
+    const deliver = defineJob({ queue: 'deliver', version: 1, payload: z.object({ to: z.string() }), handle: async (p) => void ran.push(p.to) });
+    queue.register(deliver);
+    const claims = vi.spyOn(queue, 'runDue');
+    queue.start();
+    cleanups.push(() => queue.stop());
+    // The conversation service kicks after every transaction that stored events; most enqueued nothing.
+    queue.kick();
+    expect(claims).not.toHaveBeenCalled();
+    await db.transaction().execute((trx) => queue.enqueue(trx, deliver, { to: 'after the commit' }));
+    expect(claims).not.toHaveBeenCalled();
+    queue.kick();
+    expect(claims).toHaveBeenCalledTimes(1);
+    await vi.waitFor(() => expect(ran).toEqual(['after the commit']));
+    await claims.mock.results[0]?.value;
+    queue.kick();
+    expect(claims).toHaveBeenCalledTimes(1);
   });
 
   it('retries a failing job with growing delays, and gives up after its last attempt', async () => {

@@ -40,6 +40,9 @@ export interface JobHooks {
 
 type Trx = Transaction<Database>;
 
+/** How long a kick still looks for a job this node enqueued (longer than any transaction that enqueues one). */
+const KICK_MEMORY_MS = 30_000;
+
 /**
  * Durable background jobs in PostgreSQL (both modes): enqueued in the caller's transaction, so a job exists exactly
  * when the change that needs it committed; claimed with `FOR UPDATE SKIP LOCKED`, so every node can work the queue
@@ -76,6 +79,7 @@ export class JobQueue {
   /** Adds a job, inside the caller's transaction when one is given. The payload is checked against the schema. */
   async enqueue<P>(db: Db | Trx, definition: JobDefinition<P>, payload: P, options: { runAt?: Date; orderingKey?: string } = {}): Promise<string> {
     const parsed = definition.payload.parse(payload);
+    const runAt = options.runAt ?? this.clock.now();
     const row = await db
       .insertInto('jobs')
       .values({
@@ -84,15 +88,32 @@ export class JobQueue {
         payload: JSON.stringify(parsed),
         state: 'pending',
         ordering_key: options.orderingKey ?? null,
-        run_at: options.runAt ?? this.clock.now(),
+        run_at: runAt,
         max_attempts: definition.maxAttempts ?? 8,
         locked_by: null,
         last_error: null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    this.wake();
+    if (runAt.getTime() <= this.clock.now().getTime()) this.remember(row.id);
+    // Inside a transaction the job is not visible yet: the caller kicks after its commit.
+    if (!db.isTransaction) this.wake();
     return row.id;
+  }
+
+  /**
+   * Due jobs this node enqueued that no claim of its own has taken yet (id → when), oldest first: what a kick is for.
+   * A job that another node claimed, or whose transaction rolled back, is forgotten after KICK_MEMORY_MS; the poll
+   * finds what is due either way.
+   */
+  private readonly unclaimed = new Map<string, number>();
+
+  private remember(id: string): void {
+    if (this.unclaimed.size >= 10_000) {
+      const oldest = this.unclaimed.keys().next();
+      if (!oldest.done) this.unclaimed.delete(oldest.value);
+    }
+    this.unclaimed.set(id, performance.now());
   }
 
   /** Polls for due jobs until stopped. */
@@ -110,11 +131,18 @@ export class JobQueue {
   }
 
   /**
-   * Runs due jobs now rather than at the next poll: call it after committing a transaction that enqueued jobs (an
-   * enqueue inside a transaction cannot wake the worker usefully, because the job is not visible until the commit).
+   * Runs due jobs now rather than at the next poll: call it after committing a transaction that may have enqueued jobs
+   * (an enqueue inside a transaction cannot wake the worker usefully, because the job is not visible until the commit).
+   * It costs nothing unless this node enqueued a due job that it has not claimed yet: the conversation service kicks
+   * after every transaction that stored events, most of which enqueue nothing.
    */
   kick(): void {
-    this.wake();
+    const forgetBefore = performance.now() - KICK_MEMORY_MS;
+    for (const [id, at] of this.unclaimed) {
+      if (at >= forgetBefore) break;
+      this.unclaimed.delete(id);
+    }
+    if (this.unclaimed.size > 0) this.wake();
   }
 
   private wakeAgain = false;
@@ -177,6 +205,7 @@ export class JobQueue {
       update jobs set state = 'running', locked_by = ${this.options.nodeId}, locked_until = ${leaseUntil}, attempts = jobs.attempts + 1
       from candidates where jobs.id = candidates.id
       returning jobs.id, jobs.queue, jobs.version, jobs.payload, jobs.attempts, jobs.max_attempts`.execute(this.db);
+    for (const row of result.rows) this.unclaimed.delete(row.id);
     return result.rows;
   }
 
