@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { type Balancer, httpReady, startBalancer } from './cluster/balancer.ts';
 import { type LocalPostgres, type LocalRedis, startLocalPostgres, startLocalRedis } from './cluster/local-services.ts';
+import { SERVER_NODE_FLAGS } from './cluster/node-flags.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER_ENTRY = path.join(ROOT, 'packages/server/src/main.ts');
@@ -62,7 +63,7 @@ function prefixLines(stream: NodeJS.ReadableStream | null, prefix: string, out: 
 
 function startNode(name: string, port: number, env: NodeJS.ProcessEnv): Node {
   // node --import tsx (not the tsx wrapper), so the signals sent to the pid reach the server itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER_ENTRY], { cwd: ROOT, env: { ...env, PORT: String(port), NODE_ID: name }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', SERVER_ENTRY], { cwd: ROOT, env: { ...env, PORT: String(port), NODE_ID: name }, stdio: ['ignore', 'pipe', 'pipe'] });
   prefixLines(child.stdout, `[${name}]`, process.stdout);
   prefixLines(child.stderr, `[${name}]`, process.stderr);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

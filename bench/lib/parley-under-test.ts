@@ -3,6 +3,7 @@ import path from 'node:path';
 import { freePort, type LocalPostgres, type LocalRedis, startLocalPostgres, startLocalRedis } from '../../scripts/cluster/local-services.ts';
 import { type Child, firstJsonLine, spawnChild } from './child-process.ts';
 import { findProcess, pinTree, rssBytes } from './machine.ts';
+import { SERVER_NODE_FLAGS } from '../../scripts/cluster/node-flags.ts';
 
 /**
  * The server side of the messaging benchmark: Parley node processes (embedded PGlite, or over a throw-away PostgreSQL
@@ -150,7 +151,7 @@ export async function startParley(options: StartOptions, onStarted: (stop: () =>
     await Promise.all(nodes.map((n) => n.process.stop(10_000)));
   };
   onStarted(stop);
-  const argv = [process.execPath, ...options.nodeArgs, ...(options.entry.kind === 'bundle' ? [options.entry.file] : ['--import', 'tsx', SERVER_ENTRY])];
+  const argv = [process.execPath, ...SERVER_NODE_FLAGS, ...options.nodeArgs, ...(options.entry.kind === 'bundle' ? [options.entry.file] : ['--import', 'tsx', SERVER_ENTRY])];
   const env: NodeJS.ProcessEnv = { ...baseEnv(), ...options.env, DATA_DIR: options.dataDir, FILES_DIR: path.join(options.dataDir, 'files'), HOST: '127.0.0.1' };
   if (options.services.postgres) env.DATABASE_URL = options.services.postgres.url;
   if (options.services.redis) env.REDIS_URL = options.services.redis.url;
