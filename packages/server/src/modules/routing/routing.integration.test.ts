@@ -340,6 +340,34 @@ describe(`routing (${storageMode})`, () => {
       expect((await s.conversation(c.conversationId)).state).toBe('open');
     });
 
+    it('closes a conversation whose time has come even when many others have been silent for less', async () => {
+      const s = await scene();
+      await s.settings({ autoCloseSeconds: 3600, autoCloseWarningSeconds: 0 });
+      const ann = await s.agent('Ann', { max: 3 });
+      const waiting = [await s.consumer(), await s.consumer(), await s.consumer()];
+      for (const c of waiting) await call(app(), 'sendEvent', { token: ann.token, params: { conversationId: c.conversationId }, body: text('Anything else?') });
+      await advance(600_000);
+      // The last one has been silent for two hours; the others for ten minutes, which is not an hour yet.
+      const [first, second, late] = waiting as [(typeof waiting)[0], (typeof waiting)[0], (typeof waiting)[0]];
+      await t.server.database.db
+        .updateTable('conversation_routing')
+        .set({ last_activity_at: new Date(clock.now().getTime() - 7_200_000) })
+        .where('conversation_id', '=', late.conversationId)
+        .execute();
+      const batch = routing().idleSweepBatch;
+      routing().idleSweepBatch = 2;
+      try {
+        for (let sweeps = 0; sweeps < 20 && (await s.conversation(late.conversationId)).state === 'open'; sweeps++) {
+          if ((await routing().sweep()).closes === 0) break;
+        }
+      } finally {
+        routing().idleSweepBatch = batch;
+      }
+      expect(await s.conversation(late.conversationId)).toMatchObject({ state: 'closed', closeReason: 'timeout' });
+      expect((await s.conversation(first.conversationId)).state).toBe('open');
+      expect((await s.conversation(second.conversationId)).state).toBe('open');
+    });
+
     it('reopens a conversation when its consumer writes again within the window, back to the same agent', async () => {
       const s = await scene();
       await s.settings({ reopenWindowSeconds: 3600 });

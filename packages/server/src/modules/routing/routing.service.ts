@@ -85,6 +85,9 @@ export class RoutingService {
     private readonly hooks: RoutingHooks = {},
   ) {}
 
+  /** The most idle conversations one sweep warns or closes (the longest silent first); the next sweep takes the rest. */
+  idleSweepBatch = 1000;
+
   private get deps(): RouterDeps {
     return {
       db: this.db,
@@ -1059,7 +1062,12 @@ export class RoutingService {
       await after.publish(this.deps, b.account_id);
     }
 
-    // Idle conversations waiting on the consumer: a warning first, then the close.
+    // Idle conversations waiting on the consumer: a warning first, then the close. Only those whose warning or close is
+    // due, oldest first: in asynchronous messaging most conversations wait on their consumer for hours, and a sweep that
+    // read any 1,000 of them read the same ones every second while later ones were never closed.
+    const closeAfter = sql<number | null>`case when routing_settings.account_id is null then ${DEFAULT_SETTINGS.autoCloseSeconds}::int else routing_settings.auto_close_seconds end`;
+    const warnBefore = sql<number>`case when routing_settings.account_id is null then ${DEFAULT_SETTINGS.autoCloseWarningSeconds}::int else routing_settings.auto_close_warning_seconds end`;
+    const dueAfter = sql<number>`(${closeAfter} - case when conversation_routing.status = 'assigned' and conversation_routing.idle_warned_at is null and ${warnBefore} > 0 then ${warnBefore} else 0 end)`;
     const idle = await this.db
       .selectFrom('conversation_routing')
       .leftJoin('routing_settings', 'routing_settings.account_id', 'conversation_routing.account_id')
@@ -1075,8 +1083,10 @@ export class RoutingService {
       ])
       .where('conversation_routing.status', 'in', ['new', 'assigned'])
       .where('conversation_routing.awaiting_since', 'is', null)
-      .where('conversation_routing.last_activity_at', '<=', new Date(now.getTime() - 60_000))
-      .limit(1000)
+      .where(sql<boolean>`${closeAfter} is not null`)
+      .where(sql<boolean>`conversation_routing.last_activity_at <= ${now}::timestamptz - ${dueAfter} * interval '1 second'`)
+      .orderBy('conversation_routing.last_activity_at')
+      .limit(this.idleSweepBatch)
       .execute();
     for (const c of idle) {
       const configured = c.settings_account_id !== null; // the left join found the account's settings
