@@ -81,4 +81,11 @@ export const conversationsMigrations: Record<string, Migration> = {
       );
     },
   },
+  '2026_12_14_0050_conversations_fillfactor': {
+    async up(db: Kysely<unknown>) {
+      // Every message moves its conversation's last_seq: room on each page keeps those updates heap-only (HOT), with no
+      // new index entries (none of the indexed columns change).
+      await sql`alter table conversations set (fillfactor = 85)`.execute(db);
+    },
+  },
 };

@@ -136,4 +136,15 @@ export const routingMigrations: Record<string, Migration> = {
       await sql`create index agent_state_periods_account_ended on agent_state_periods (account_id, ended_at)`.execute(db);
     },
   },
+  '2026_12_14_0040_routing_hot_updates': {
+    async up(db: Kysely<unknown>) {
+      // Every message updates its conversation's routing row (last activity, the consumer's wait). With last_activity_at
+      // in an index, each of those updates wrote a new entry into every index of the table; without it, and with room
+      // left on each page, they are heap-only (HOT). The idle sweep reads the active rows by this index either way (it
+      // asks across accounts, so the time column never narrowed it).
+      await sql`drop index conversation_routing_active`.execute(db);
+      await sql`create index conversation_routing_active on conversation_routing (account_id) where status in ('new', 'queued', 'offered', 'assigned')`.execute(db);
+      await sql`alter table conversation_routing set (fillfactor = 85)`.execute(db);
+    },
+  },
 };
