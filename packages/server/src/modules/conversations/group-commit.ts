@@ -39,7 +39,7 @@ export class GroupCommit<Item, Result> {
         } catch (error) {
           for (const s of batch) s.fail(error);
         }
-        for (const s of batch) s.fail(new Error('group commit left an item unsettled'));
+        for (const s of batch) if (!s.settled) s.fail(new Error('group commit left an item unsettled'));
       }
     } finally {
       this.running = false;
