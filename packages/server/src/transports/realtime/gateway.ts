@@ -29,6 +29,19 @@ export interface GatewaySettings {
  */
 const MAX_SENDS_IN_FLIGHT = 64;
 
+/** A stored event goes to every subscriber of its conversation (its sender and the other party at least): its frame is serialised once. */
+const eventFrames = new WeakMap<ConversationEvent, string>();
+
+function serialize(frame: ServerFrame): string {
+  if (frame.type !== 'event') return JSON.stringify(frame);
+  let text = eventFrames.get(frame.event);
+  if (text === undefined) {
+    text = JSON.stringify(frame);
+    eventFrames.set(frame.event, text);
+  }
+  return text;
+}
+
 interface Subscription {
   feed: ConversationFeed;
   unsubscribe: Unsubscribe;
@@ -234,7 +247,7 @@ class Connection {
       this.tcp.cork();
       setImmediate(this.uncork);
     }
-    this.socket.send(JSON.stringify(frame));
+    this.socket.send(serialize(frame));
   }
 
   /**
