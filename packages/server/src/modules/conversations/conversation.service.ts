@@ -505,7 +505,7 @@ export class ConversationService {
       entry.events.push(s.event);
       published.set(s.conversation.id, entry);
     }
-    for (const [conversationId, { accountId, events }] of published) await this.publish(result.summaries.get(conversationId) ?? null, events, { sinksTold: true, accountId });
+    await Promise.all([...published].map(([conversationId, { accountId, events }]) => this.publish(result.summaries.get(conversationId) ?? null, events, { sinksTold: true, accountId })));
     for (const sink of this.sinks) sink.committed?.();
     for (const s of result.stored) {
       s.settler.succeed({ eventId: s.event.id, conversationId: s.conversation.id, sequence: s.event.sequence, duplicate: false, createdAt: s.event.createdAt });
@@ -1005,11 +1005,15 @@ export class ConversationService {
     }
     if (events.length > 0 && !options.sinksTold) for (const sink of this.sinks) sink.committed?.();
     try {
+      // Issued one after the other without waiting for each: a bus keeps the order of one publisher's messages (the
+      // contract), and over Redis a batch's acknowledgements then wait for one round trip, not one per event.
+      const publishes: Array<Promise<void>> = [];
       for (const event of events) {
         const accountId = summary?.accountId ?? options.accountId ?? (await this.accountOf(event.conversationId));
-        await this.bus.publish(topics.conversation(event.conversationId), { kind: 'conversation_event', accountId, conversationId: event.conversationId, event });
+        publishes.push(this.bus.publish(topics.conversation(event.conversationId), { kind: 'conversation_event', accountId, conversationId: event.conversationId, event }));
       }
-      if (summary) await this.bus.publish(topics.account(summary.accountId), { kind: 'conversation_updated', accountId: summary.accountId, conversation: summary });
+      if (summary) publishes.push(this.bus.publish(topics.account(summary.accountId), { kind: 'conversation_updated', accountId: summary.accountId, conversation: summary }));
+      await Promise.all(publishes);
     } catch (error) {
       // The events are committed; subscribers recover them from the database by sequence.
       this.logger.error({ err: error }, 'publishing committed events failed');
