@@ -787,7 +787,7 @@ ${md.fields(response.frame)}
 
 - \`ok: true\`: \`result\` holds the result of the request type (listed with each request below).
 - \`ok: false\`: \`error\` holds the error, as in REST: \`{ code, message, retryable, details? }\` (see [errors.md](errors.md)). A frame that fails validation is answered with \`VALIDATION_FAILED\` and \`details.issues\`; a frame that is not JSON with \`MALFORMED_JSON\` and an empty \`id\`.
-- Requests on a connection are handled one at a time, in the order they arrive: pipelined \`send\`s get their sequences in the order they were sent.
+- Requests on a connection are taken in the order they arrive. Pipelined \`send\`s are stored without waiting for one another (in one commit when they arrive together) and get their sequences in the order they were sent; their responses may come in another order (match them by \`id\`). Any other request waits until the \`send\`s before it are answered, so it sees them.
 
 A request and its answer:
 
