@@ -1077,9 +1077,8 @@ export class RoutingService {
         'conversation_routing.status',
         'conversation_routing.last_activity_at',
         'conversation_routing.idle_warned_at',
-        'routing_settings.auto_close_seconds',
-        'routing_settings.auto_close_warning_seconds',
-        'routing_settings.account_id as settings_account_id',
+        closeAfter.as('close_after'),
+        warnBefore.as('warn_before'),
       ])
       .where('conversation_routing.status', 'in', ['new', 'assigned'])
       .where('conversation_routing.awaiting_since', 'is', null)
@@ -1089,10 +1088,10 @@ export class RoutingService {
       .limit(this.idleSweepBatch)
       .execute();
     for (const c of idle) {
-      const configured = c.settings_account_id !== null; // the left join found the account's settings
-      const closeAfter = configured ? c.auto_close_seconds : DEFAULT_SETTINGS.autoCloseSeconds;
-      const warnBefore = configured ? (c.auto_close_warning_seconds ?? 0) : DEFAULT_SETTINGS.autoCloseWarningSeconds;
-      if (closeAfter === null || closeAfter === undefined) continue;
+      // The account's settings, or the defaults when it has none (resolved by the query, which chose the rows by them).
+      const closeAfter = c.close_after;
+      const warnBefore = c.warn_before;
+      if (closeAfter === null) continue;
       const silentMs = now.getTime() - c.last_activity_at.getTime();
       if (silentMs >= closeAfter * 1000) {
         if (await this.autoClose(c.conversation_id, c.account_id, c.last_activity_at)) result.closes += 1;
