@@ -118,6 +118,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       : undefined;
   rollUp?.unref();
   services.jobs.start();
+  services.searchIndexUpkeep.start(config.search.indexUpkeepIntervalMs);
 
   let closing: Promise<void> | undefined;
   return {
@@ -138,6 +139,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         if (sweep) clearInterval(sweep);
         if (rollUp) clearInterval(rollUp);
         await services.jobs.stop();
+        await services.searchIndexUpkeep.stop();
         await gateway.drain();
         // Requests in flight get half the grace period; then every connection still open is cut, including sockets
         // that never sent a request (a browser's preconnect), which Node would otherwise keep for its 60 s headers

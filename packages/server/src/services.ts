@@ -15,7 +15,7 @@ import { ChannelDelivery, ChannelService, MediaLinks } from './modules/channels/
 import { BrandTokenVerifier, ConsumerService } from './modules/consumers/index.ts';
 import { ConversionService, CsatService, EngagementSettingsService } from './modules/engagement/index.ts';
 import { RoutingService } from './modules/routing/index.ts';
-import { MessageSearchService } from './modules/search/index.ts';
+import { MessageSearchService, SearchIndexUpkeep } from './modules/search/index.ts';
 import { ConsumerDetailsService, ConversationService, FileService } from './modules/conversations/index.ts';
 import { WebhookService } from './modules/webhooks/index.ts';
 
@@ -55,6 +55,8 @@ export interface Services {
   conversions: ConversionService;
   /** Transcript search (full text over the account's messages). */
   search: MessageSearchService;
+  /** Moves the search index's pending list into the index from a timer, so that no message commit pays for it. */
+  searchIndexUpkeep: SearchIndexUpkeep;
   /** The analytics record's reports and the hourly rollup (its sink is registered on the conversations). */
   analytics: AnalyticsService;
 }
@@ -152,6 +154,7 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
     csat,
     conversions,
     search: new MessageSearchService(db),
+    searchIndexUpkeep: new SearchIndexUpkeep(db, metrics, logger.child({ module: 'search' })),
     analytics,
   };
 }

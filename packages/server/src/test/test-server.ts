@@ -46,6 +46,8 @@ export async function startTestServer(options: { listen?: boolean; env?: Record<
     LOG_LEVEL: options.logLevel ?? process.env.PARLEY_TEST_LOG_LEVEL ?? 'silent',
     // Tests drive routing's timers themselves (services.routing.sweep()) unless they ask for the interval.
     ROUTING_SWEEP_INTERVAL_MS: '0',
+    // Likewise the search index's upkeep (services.searchIndexUpkeep.movePending()).
+    SEARCH_INDEX_UPKEEP_INTERVAL_MS: '0',
     // Suites create many sessions from one address; the limit has its own test.
     PUBLIC_RATE_LIMIT_PER_MINUTE: '0',
     API_KEY_RATE_LIMIT_PER_MINUTE: '0',

@@ -6,6 +6,11 @@ function pgCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** The role lacks a privilege the statement needs (e.g. it does not own the object). */
+export function isInsufficientPrivilege(error: unknown): boolean {
+  return pgCode(error) === '42501';
+}
+
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   if (pgCode(error) !== '23505') return false;
   return constraint === undefined || (error as { constraint?: string }).constraint === constraint;

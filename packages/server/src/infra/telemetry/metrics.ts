@@ -82,6 +82,17 @@ export function createMetrics() {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    searchIndexUpkeep: new Histogram({
+      name: 'parley_search_index_upkeep_seconds',
+      help: "Time one move of the search index's pending list into the index took",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    searchIndexPendingPages: new Counter({
+      name: 'parley_search_index_pending_pages_total',
+      help: "Pages of the search index's pending list moved into the index by the upkeep",
+      registers: [registry],
+    }),
     wsGapRefills: new Counter({ name: 'parley_ws_gap_refills_total', help: 'Live deliveries that found a sequence gap and read it from the database', registers: [registry] }),
   };
 }

@@ -1,1 +1,2 @@
 export { MessageSearchService } from './message-search.service.ts';
+export { SearchIndexUpkeep } from './search-index-upkeep.ts';

@@ -16,5 +16,8 @@ export function messageVectorSql(payloadColumn: string): string {
   return `to_tsvector('${SEARCH_CONFIG}'::regconfig, ${messageTextSql(payloadColumn)})`;
 }
 
+/** The GIN index over `messageVectorSql` (search-index-upkeep.ts keeps its pending list short). */
+export const MESSAGE_SEARCH_INDEX = 'conversation_events_message_search';
+
 /** The event types that carry text. The index is partial on them; queries repeat the predicate so it applies. */
 export const SEARCHABLE_TYPES_SQL = `type in ('content', 'rich_content')`;
