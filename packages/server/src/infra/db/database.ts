@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { Logger } from '../telemetry/logger.ts';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.ts';
 import { migrateToLatest } from './migrations.ts';
+import { prepareNamedStatements } from './prepared.ts';
 import type { Database as Schema } from './schema.ts';
 
 // PostgreSQL returns int8 as strings by default; our sequences and counters fit in a JS number.
@@ -33,6 +34,7 @@ export async function openDatabase(options: DatabaseOptions, logger: Logger): Pr
   if (options.mode === 'postgres') {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize, connectionTimeoutMillis: 5_000 });
     pool.on('error', (error) => logger.error({ err: error }, 'idle PostgreSQL client error'));
+    prepareNamedStatements(pool);
     // A client checked out of the pool between two queries (inside a transaction) has no error listener of the pool's:
     // when PostgreSQL goes away its 'error' event would crash the process. The next query on it fails instead (and
     // maps to SERVICE_UNAVAILABLE), and the pool discards it on release.
@@ -75,6 +77,7 @@ export async function openDatabase(options: DatabaseOptions, logger: Logger): Pr
   // Exactly one pg pool of size 1 on the PGlite instance: PGlite has a single session, and any second access path
   // would run inside whatever transaction the first one holds open.
   const pool = new pg.Pool(createPgConfig(pglite));
+  prepareNamedStatements(pool);
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
   const close = async () => {

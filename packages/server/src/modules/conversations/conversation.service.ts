@@ -24,6 +24,7 @@ import { isSupervisor, type Principal, principalId, requireUser } from '../../co
 import { topics, type EventBus } from '../../infra/bus/event-bus.ts';
 import type { Db } from '../../infra/db/database.ts';
 import { isUniqueViolation } from '../../infra/db/pg-errors.ts';
+import { prepared } from '../../infra/db/prepared.ts';
 import type { Database } from '../../infra/db/schema.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import { assertCanView, canView, principalName, seesInternalEvents, writerRole } from './access.ts';
@@ -387,15 +388,10 @@ export class ConversationService {
     const result = await this.db.transaction().execute(async (trx) => {
       // Only open, assigned conversations are locked here (in id order, so two batches cannot deadlock): a routing pass
       // locks queued ones in its own order, and the one-by-one path serves the others.
-      const locked = await trx
-        .selectFrom('conversations')
-        .selectAll()
-        .where('id', 'in', ids)
-        .where('state', '=', 'open')
-        .where('assigned_agent_id', 'is not', null)
-        .orderBy('id')
-        .forUpdate()
-        .execute();
+      // Fixed texts with array parameters, prepared once per connection (infra/db/prepared.ts), as are those below.
+      const { rows: locked } = await sql<ConversationRow>`${prepared('send.lock')}
+        select * from conversations where id = any(${ids}::uuid[]) and state = 'open' and assigned_agent_id is not null
+        order by id for update`.execute(trx);
       const rows = new Map(locked.map((row) => [row.id, row] as const));
       const leftOut = new Set<string>();
       const seen = new Set<string>();
@@ -424,14 +420,14 @@ export class ConversationService {
         }
       }
       if (accepted.length > 0) {
-        const checks = accepted.map((a, i) => sql`(${i}::int, ${a.conversation.id}::uuid, ${a.message.originatorId}::uuid, ${a.message.clientMessageId}::text)`);
-        const { rows: checked } = await sql<{ i: number; present: boolean; resent: boolean }>`
-          select v.i,
+        const { rows: checked } = await sql<{ i: number; present: boolean; resent: boolean }>`${prepared('send.checks')}
+          select v.i::int as i,
             exists (select 1 from conversation_participants p where p.conversation_id = v.conversation_id and p.participant_id = v.sender_id and p.left_at is null) as present,
             exists (select 1 from conversation_events e where e.conversation_id = v.conversation_id and e.originator_id = v.sender_id and e.client_message_id = v.client_message_id) as resent
-          from (values ${sql.join(checks)}) as v (i, conversation_id, sender_id, client_message_id)`.execute(trx);
+          from unnest(${accepted.map((a) => a.conversation.id)}::uuid[], ${accepted.map((a) => a.message.originatorId)}::uuid[], ${accepted.map((a) => a.message.clientMessageId)}::text[])
+            with ordinality as v (conversation_id, sender_id, client_message_id, i)`.execute(trx);
         for (const c of checked) {
-          const a = accepted[c.i];
+          const a = accepted[c.i - 1];
           if (a && (!c.present || c.resent)) leftOut.add(a.conversation.id);
         }
       }
@@ -441,9 +437,9 @@ export class ConversationService {
       const counts = new Map<string, number>();
       for (const a of storing) counts.set(a.conversation.id, (counts.get(a.conversation.id) ?? 0) + 1);
       const now = this.clock.now();
-      const { rows: bumped } = await sql<{ id: string; last_seq: number }>`
+      const { rows: bumped } = await sql<{ id: string; last_seq: number }>`${prepared('send.bump')}
         update conversations c set last_seq = c.last_seq + v.n, updated_at = ${now}::timestamptz
-        from (values ${sql.join([...counts].map(([id, n]) => sql`(${id}::uuid, ${n}::int)`))}) as v (id, n)
+        from unnest(${[...counts.keys()]}::uuid[], ${[...counts.values()]}::int[]) as v (id, n)
         where c.id = v.id
         returning c.id, c.last_seq`.execute(trx);
       const next = new Map(bumped.map((b) => [b.id, b.last_seq - (counts.get(b.id) ?? 0) + 1]));

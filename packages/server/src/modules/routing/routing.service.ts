@@ -22,6 +22,7 @@ import { isSupervisor, type Principal, principalId, requireUser } from '../../co
 import type { EventBus } from '../../infra/bus/event-bus.ts';
 import type { Db } from '../../infra/db/database.ts';
 import { isUniqueViolation } from '../../infra/db/pg-errors.ts';
+import { prepared } from '../../infra/db/prepared.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import type { ConversationActivity, ConversationRoutingPort, ConversationService, StoredMessage } from '../conversations/index.ts';
 import { isWithinBusinessHours } from './business-hours.ts';
@@ -237,13 +238,10 @@ export class RoutingService {
     if (relevant.length === 0) return changed;
     const now = this.clock.now();
     const ids = [...new Set(relevant.map((m) => m.conversation.id))];
-    const found = await trx
-      .selectFrom('conversation_routing')
-      .leftJoin('skills', 'skills.id', 'conversation_routing.skill_id')
-      .selectAll('conversation_routing')
-      .select('skills.response_target_seconds')
-      .where('conversation_routing.conversation_id', 'in', ids)
-      .execute();
+    // Fixed texts with array parameters, prepared once per connection (infra/db/prepared.ts): this runs in every group commit.
+    const { rows: found } = await sql<RoutingRow & { response_target_seconds: number | null }>`${prepared('routing.messages.find')}
+      select r.*, s.response_target_seconds from conversation_routing r left join skills s on s.id = r.skill_id
+      where r.conversation_id = any(${ids}::uuid[])`.execute(trx);
     const rows = new Map<string, RoutingRow & { response_target_seconds: number | null }>(found.map((r) => [r.conversation_id, r]));
     for (const m of relevant) if (!rows.has(m.conversation.id)) rows.set(m.conversation.id, await this.createRowWithTarget(trx, m.conversation));
     // What each conversation's update sets, after all of its messages in this transaction.
@@ -291,10 +289,8 @@ export class RoutingService {
       update.due = row.response_due_at;
       updates.set(conversation.id, update);
     }
-    const values = [...updates].map(
-      ([id, u]) => sql`(${id}::uuid, ${u.awaiting}::timestamptz, ${u.due}::timestamptz, ${u.clearBreach}::boolean, ${u.firstResponse}::timestamptz, ${u.queued}::boolean)`,
-    );
-    await sql`
+    const entries = [...updates];
+    await sql`${prepared('routing.messages.update')}
       update conversation_routing r set
         awaiting_since = v.awaiting_since,
         response_due_at = v.response_due_at,
@@ -306,7 +302,10 @@ export class RoutingService {
         queued_at = case when v.queued then ${now}::timestamptz else r.queued_at end,
         queue_order_at = case when v.queued then ${now}::timestamptz else r.queue_order_at end,
         queue_notice_sent = case when v.queued then false else r.queue_notice_sent end
-      from (values ${sql.join(values)}) as v (conversation_id, awaiting_since, response_due_at, clear_breach, first_response_at, queued)
+      from unnest(
+        ${entries.map(([id]) => id)}::uuid[], ${entries.map(([, u]) => u.awaiting)}::timestamptz[], ${entries.map(([, u]) => u.due)}::timestamptz[],
+        ${entries.map(([, u]) => u.clearBreach)}::boolean[], ${entries.map(([, u]) => u.firstResponse)}::timestamptz[], ${entries.map(([, u]) => u.queued)}::boolean[]
+      ) as v (conversation_id, awaiting_since, response_due_at, clear_breach, first_response_at, queued)
       where r.conversation_id = v.conversation_id`.execute(trx);
     await this.conversations.recordActivities(trx, activities);
     return changed;
