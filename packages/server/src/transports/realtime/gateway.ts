@@ -13,6 +13,7 @@ import type { Services } from '../../services.ts';
 import { bearerOf } from '../http/http-app.ts';
 import { toErrorBody } from '../http/errors.ts';
 import { ConversationFeed } from './conversation-feed.ts';
+import { AccountFeeds } from './account-feeds.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 export interface GatewaySettings {
@@ -55,6 +56,7 @@ interface Subscription {
  */
 export class RealtimeGateway {
   private readonly connections = new Set<Connection>();
+  private readonly accountFeeds: AccountFeeds;
 
   constructor(
     private readonly services: Services,
@@ -62,7 +64,9 @@ export class RealtimeGateway {
     private readonly settings: GatewaySettings,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.accountFeeds = new AccountFeeds(bus, (error) => logger.error({ err: error }, 'account message handler failed'));
+  }
 
   private presenceTimer: NodeJS.Timeout | undefined;
   private stopResync: Unsubscribe | undefined;
@@ -95,7 +99,7 @@ export class RealtimeGateway {
   }
 
   private accept(socket: WebSocket, request: FastifyRequest): void {
-    const connection = new Connection(socket, request.raw.socket, this.services, this.bus, this.settings, this.metrics, this.logger.child({ connectionId: randomUUID() }));
+    const connection = new Connection(socket, request.raw.socket, this.services, this.bus, this.accountFeeds, this.settings, this.metrics, this.logger.child({ connectionId: randomUUID() }));
     this.connections.add(connection);
     socket.on('close', () => {
       this.connections.delete(connection);
@@ -134,6 +138,8 @@ class Connection {
     private readonly tcp: Socket,
     private readonly services: Services,
     private readonly bus: EventBus,
+    /** The account topic, shared by this node's connections of the account. */
+    private readonly accountFeeds: AccountFeeds,
     private readonly settings: GatewaySettings,
     private readonly metrics: Metrics,
     private readonly log: Logger,
@@ -372,7 +378,7 @@ class Connection {
       // API keys are not JWTs and do not expire.
     }
     // The conversation list: changes to conversations this principal can see.
-    this.accountUnsubscribe = this.bus.subscribe(topics.account(principal.accountId), (message) => {
+    this.accountUnsubscribe = this.accountFeeds.join(principal, (message) => {
       switch (message.kind) {
         case 'conversation_updated': {
           const id = message.conversation.id;
