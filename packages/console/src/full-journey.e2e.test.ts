@@ -53,7 +53,8 @@ describe(`a consumer and an agent, each in a real browser (${storageMode})`, () 
     // The agent signs in and goes online from the workspace.
     const agentPage = await agentBrowser.newPage();
     await signIn(agentPage, agentEmail, AGENT_PASSWORD);
-    await agentPage.locator('.state-pill').click();
+    // The pill is a button once the agent's state has loaded; a click on the placeholder before that opens nothing.
+    await agentPage.locator('button.state-pill').click();
     await agentPage.getByRole('radio', { name: 'Online' }).check();
     await agentPage.getByRole('button', { name: 'Set state' }).click();
     await agentPage.locator('.state-pill.state-online').waitFor();

@@ -106,6 +106,16 @@ describe(`outbound webhooks (${storageMode})`, () => {
     expect(r.status).toBe(201);
   };
 
+  /** The delivery log once no delivery is pending: the receiver sees a request before Parley records its answer. */
+  const settledDeliveries = async (id: string): Promise<WebhookDelivery[]> => {
+    let log: WebhookDelivery[] = [];
+    await waitUntil(async () => {
+      log = await deliveries(id);
+      return log.every((d) => d.status !== 'pending');
+    });
+    return log;
+  };
+
   it('delivers a conversation from opened to closed, signed, in order, with the documented headers', async () => {
     const { receiver, subscription } = await subscribe(['conversation.opened', 'conversation.message', 'conversation.assigned', 'conversation.transferred', 'conversation.closed']);
     const consumer = await a.consumer();
@@ -145,7 +155,7 @@ describe(`outbound webhooks (${storageMode})`, () => {
     expect(first?.headers['parley-event-id']).toBe(first?.payload.id);
     expect(first?.headers['parley-signature']).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
 
-    const log = await deliveries(subscription.id);
+    const log = await settledDeliveries(subscription.id);
     expect(log).toHaveLength(got.length);
     expect(log.every((d) => d.status === 'delivered' && d.attempts === 1 && d.lastStatusCode === 200 && d.deliveredAt !== null)).toBe(true);
     expect(log.map((d) => d.id)).toEqual(
@@ -180,7 +190,7 @@ describe(`outbound webhooks (${storageMode})`, () => {
     expect(new Set(mine.slice(0, 3).map((r) => r.headers['parley-delivery-id'])).size).toBe(1);
     expect(new Set(mine.slice(0, 3).map((r) => r.body)).size).toBe(1);
 
-    const log = await deliveries(subscription.id);
+    const log = await settledDeliveries(subscription.id);
     const firstDelivery = log.find((d) => d.id === mine[0]?.headers['parley-delivery-id']);
     expect(firstDelivery).toMatchObject({ status: 'delivered', attempts: 3, lastStatusCode: 200, lastError: null, nextAttemptAt: null });
     expect(log.filter((d) => d.id !== firstDelivery?.id).every((d) => d.attempts === 1)).toBe(true);
@@ -195,6 +205,7 @@ describe(`outbound webhooks (${storageMode})`, () => {
     for (const m of ['a', 'b', 'c']) await send(consumer.token, conversationId, m);
     await waitUntil(() => receiver.accepted().length >= 3);
 
+    await settledDeliveries(subscription.id);
     const page1 = await deliveries(subscription.id, { limit: 2 });
     expect(page1).toHaveLength(2);
     const all = await deliveries(subscription.id);
