@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
 import type {
@@ -376,8 +377,8 @@ export class ConversationService {
 
   /**
    * Stores several sends, of any conversations, in one transaction with set-based statements: the conversations
-   * locked in id order, one statement for every duplicate and participant check, one for the sequences, one insert of
-   * every event, routing's rows and the sinks' records together. Settles the sends it stored (after the commit) and
+   * locked in id order, then one statement for every duplicate and participant check, the sequences and the insert of
+   * every event, then routing's rows and the sinks' records together. Settles the sends it stored (after the commit) and
    * those refused (not allowed to write there); leaves unsettled, for the one-by-one path, every send of a conversation
    * where one of them needs more than a message (a participant joining first, a resent clientMessageId, a file, a closed
    * or unassigned conversation), so the messages of a conversation keep their order.
@@ -419,54 +420,64 @@ export class ConversationService {
           refused.push([settler, error]);
         }
       }
-      if (accepted.length > 0) {
-        const { rows: checked } = await sql<{ i: number; present: boolean; resent: boolean }>`${prepared('send.checks')}
-          select v.i::int as i,
-            exists (select 1 from conversation_participants p where p.conversation_id = v.conversation_id and p.participant_id = v.sender_id and p.left_at is null) as present,
-            exists (select 1 from conversation_events e where e.conversation_id = v.conversation_id and e.originator_id = v.sender_id and e.client_message_id = v.client_message_id) as resent
-          from unnest(${accepted.map((a) => a.conversation.id)}::uuid[], ${accepted.map((a) => a.message.originatorId)}::uuid[], ${accepted.map((a) => a.message.clientMessageId)}::text[])
-            with ordinality as v (conversation_id, sender_id, client_message_id, i)`.execute(trx);
-        for (const c of checked) {
-          const a = accepted[c.i - 1];
-          if (a && (!c.present || c.resent)) leftOut.add(a.conversation.id);
-        }
-      }
+      // Every send of a conversation where one was left out goes to the one-by-one path, so its messages keep their order.
       const storing = accepted.filter((a) => !leftOut.has(a.conversation.id));
       if (storing.length === 0) return { stored: [], summaries: new Map<string, ConversationSummary>() };
-      // The sequences: each conversation's last_seq moves by its number of messages, in one statement.
-      const counts = new Map<string, number>();
-      for (const a of storing) counts.set(a.conversation.id, (counts.get(a.conversation.id) ?? 0) + 1);
+      // One statement checks every send (its sender still a participant, its clientMessageId not used before), moves
+      // the sequences of the conversations where every send passed, and inserts their events; the rows go as one JSON
+      // parameter. Each send's place among its conversation's sends (k) makes its sequence: the statement returns each
+      // stored conversation's sequence before the batch. The events' ids are made here, so nothing comes back to parse.
+      // The statement is planned once for any batch (a generic plan that assumes 100 rows): the checks are lateral
+      // lookups and the update names its rows by id, so that plan probes indexes instead of hashing whole tables.
       const now = this.clock.now();
-      const { rows: bumped } = await sql<{ id: string; last_seq: number }>`${prepared('send.bump')}
-        update conversations c set last_seq = c.last_seq + v.n, updated_at = ${now}::timestamptz
-        from unnest(${[...counts.keys()]}::uuid[], ${[...counts.values()]}::int[]) as v (id, n)
-        where c.id = v.id
-        returning c.id, c.last_seq`.execute(trx);
-      const next = new Map(bumped.map((b) => [b.id, b.last_seq - (counts.get(b.id) ?? 0) + 1]));
-      const values = storing.map((a) => {
-        const seq = next.get(a.conversation.id);
-        if (seq === undefined) throw new Error('conversation not bumped');
-        next.set(a.conversation.id, seq + 1);
+      const place = new Map<string, number>();
+      const eventRows = storing.map((a) => {
+        const k = (place.get(a.conversation.id) ?? 0) + 1;
+        place.set(a.conversation.id, k);
         return {
+          k,
+          id: randomUUID(),
           conversation_id: a.conversation.id,
           account_id: a.conversation.account_id,
-          seq,
           type: a.message.type,
           originator_id: a.message.originatorId,
           originator_role: a.message.originatorRole,
           originator_name: a.message.originatorName,
           audience: a.message.audience,
           client_message_id: a.message.clientMessageId,
-          payload: JSON.stringify(a.message.payload),
-          created_at: now,
+          payload: a.message.payload,
         };
       });
-      const inserted = await trx.insertInto('conversation_events').values(values).returningAll().execute();
-      const bySeq = new Map(inserted.map((row) => [`${row.conversation_id}:${row.seq}`, toWireEvent(row)]));
-      const stored = storing.map((a, i) => {
-        const event = bySeq.get(`${a.conversation.id}:${values[i]?.seq}`);
-        if (!event) throw new Error('inserted event missing');
-        return { ...a, event };
+      const { rows: bumped } = await sql<{ id: string; base: number }>`${prepared('send.store')}
+        with v as (
+          select * from json_to_recordset(${JSON.stringify(eventRows)}::json) as v (k int, id uuid, conversation_id uuid, account_id uuid, type text,
+            originator_id uuid, originator_role text, originator_name text, audience text, client_message_id text, payload jsonb)
+        ), refused as (
+          select v.conversation_id from v
+            left join lateral (select true as present from conversation_participants p
+              where p.conversation_id = v.conversation_id and p.participant_id = v.originator_id and p.left_at is null limit 1) p on true
+            left join lateral (select true as resent from conversation_events e
+              where e.conversation_id = v.conversation_id and e.originator_id = v.originator_id and e.client_message_id = v.client_message_id limit 1) e on true
+          where p.present is null or e.resent
+        ), counts as (
+          select conversation_id, count(*)::int as n from v where conversation_id not in (select conversation_id from refused) group by conversation_id
+        ), bumped as (
+          update conversations c set last_seq = c.last_seq + counts.n, updated_at = ${now}::timestamptz
+          from counts where c.id = counts.conversation_id and c.id = any(array(select conversation_id from counts))
+          returning c.id, c.last_seq - counts.n as base
+        ), stored as (
+          insert into conversation_events (id, conversation_id, account_id, seq, type, originator_id, originator_role, originator_name, audience, client_message_id, payload, created_at)
+          select v.id, v.conversation_id, v.account_id, b.base + v.k, v.type, v.originator_id, v.originator_role, v.originator_name, v.audience, v.client_message_id, v.payload, ${now}::timestamptz
+          from v join bumped b on b.id = v.conversation_id
+        )
+        select id, base from bumped`.execute(trx);
+      if (bumped.length === 0) return { stored: [], summaries: new Map<string, ConversationSummary>() };
+      const bases = new Map(bumped.map((b) => [b.id, b.base] as const));
+      const stored = storing.flatMap((a, i) => {
+        const base = bases.get(a.conversation.id);
+        const row = eventRows[i];
+        if (base === undefined || !row) return [];
+        return [{ ...a, event: toWireEvent({ ...row, seq: base + row.k, created_at: now }) }];
       });
       // The sinks, one call per conversation with its events in order (as when they are stored one by one).
       const byConversation = new Map<string, { conversation: ConversationRow; events: ConversationEvent[] }>();
