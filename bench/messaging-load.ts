@@ -328,7 +328,7 @@ async function snapshot(nodeUrls: readonly string[], database: pg.Client | undef
     counterByLabels(nodeUrls, 'parley_ws_frames_out_total'),
     counterByLabels(nodeUrls, 'parley_ws_frames_in_total'),
     database?.query<Record<string, string>>(
-      `select d.xact_commit, d.xact_rollback, d.tup_returned, d.tup_fetched, d.tup_inserted, d.tup_updated, w.wal_records, w.wal_bytes, w.wal_sync
+      `select d.xact_commit, d.xact_rollback, d.tup_returned, d.tup_fetched, d.tup_inserted, d.tup_updated, d.blks_hit + d.blks_read as blks, w.wal_records, w.wal_bytes, w.wal_sync
        from pg_stat_database d, pg_stat_wal w where d.datname = current_database()`,
     ),
   ]);
@@ -1275,7 +1275,8 @@ async function main(): Promise<void> {
       rows.push([`raw ws relay, ${relay.consumers} + ${relay.agents} sockets, closed loop (msgs, both ways)`, rate(relay.perSecond), formatMs(relay.latency.p50), formatMs(relay.latency.p99)]);
     }
     if (commits) {
-      rows.push([`${commits.database}: single-row insert commits`, rate(commits.singleRowCommitsPerSecond), '', '']);
+      const l = commits.singleRowCommitLatency;
+      rows.push([`${commits.database}: single-row insert commits (p99.9 ${formatMs(l.p999)}, max ${formatMs(l.max)})`, rate(commits.singleRowCommitsPerSecond), formatMs(l.p50), formatMs(l.p99)]);
       rows.push(['  100-row insert commits (rows)', rate(commits.batchRowsPerSecond), '', '']);
     }
     if (pubsub) {
@@ -1347,7 +1348,7 @@ async function main(): Promise<void> {
       const d = r.serverCounts.databasePerMessage;
       if (d) {
         lines.push(
-          `    PostgreSQL per acknowledged message: ${d.xact_commit} commits, ${d.wal_sync} WAL syncs, ${d.wal_records} WAL records (${formatNumber(d.wal_bytes ?? 0)} bytes), rows: ${d.tup_fetched} fetched, ${d.tup_inserted} inserted, ${d.tup_updated} updated`,
+          `    PostgreSQL per acknowledged message: ${d.xact_commit} commits, ${d.wal_sync} WAL syncs, ${d.wal_records} WAL records (${formatNumber(d.wal_bytes ?? 0)} bytes), rows: ${d.tup_fetched} fetched, ${d.tup_inserted} inserted, ${d.tup_updated} updated; ${d.blks} buffers read or hit (a plan that scans shows here)`,
         );
       }
       lines.push(`    errors: ${Object.keys(r.errors).length === 0 ? 'none' : JSON.stringify(r.errors)}`);

@@ -6,10 +6,13 @@
  *   node --import tsx bench/lib/commit-probe.ts pglite <empty dir>     # PGlite in this process, like embedded mode
  *   node --import tsx bench/lib/commit-probe.ts postgres <url>         # over loopback, like cluster mode
  *
- * Prints one JSON line: { database, synchronousCommit, singleRowCommitsPerSecond, batchRowsPerSecond, batchCommitsPerSecond }.
+ * Prints one JSON line: { database, synchronousCommit, singleRowCommitsPerSecond, singleRowCommitLatency, batchRowsPerSecond,
+ * batchCommitsPerSecond }. The single-row commits' latency (ms, each its own round trip and WAL flush) is the floor and
+ * the jitter of the storage under the send path: a p99 of Parley's cannot be below what one commit takes here.
  */
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { summarize } from './stats.ts';
 
 const SECONDS = Number(process.env.PROBE_SECONDS ?? 3);
 
@@ -31,14 +34,17 @@ async function open(kind: string, target: string): Promise<Sql> {
   throw new Error(`unknown database kind "${kind}" (pglite or postgres)`);
 }
 
-async function perSecond(fn: () => Promise<unknown>): Promise<number> {
+/** Calls `fn` one after another for SECONDS: the calls per second and each call's duration (ms). */
+async function timed(fn: () => Promise<unknown>): Promise<{ perSecond: number; durations: number[] }> {
   const started = performance.now();
-  let n = 0;
-  while (performance.now() - started < SECONDS * 1000) {
+  const durations: number[] = [];
+  for (let at = started; at - started < SECONDS * 1000; ) {
     await fn();
-    n += 1;
+    const now = performance.now();
+    durations.push(now - at);
+    at = now;
   }
-  return n / ((performance.now() - started) / 1000);
+  return { perSecond: durations.length / ((performance.now() - started) / 1000), durations };
 }
 
 async function main(): Promise<void> {
@@ -50,12 +56,12 @@ async function main(): Promise<void> {
     await db.query('drop table if exists bench_commit_probe');
     await db.query('create table bench_commit_probe (id bigserial primary key, body text not null, created_at timestamptz not null default now())');
     const body = "'".concat('x'.repeat(150), "'");
-    const singleRowCommitsPerSecond = await perSecond(() => db.query(`insert into bench_commit_probe (body) values (${body})`));
+    const single = await timed(() => db.query(`insert into bench_commit_probe (body) values (${body})`));
     const batch = `insert into bench_commit_probe (body) values ${Array.from({ length: 100 }, () => `(${body})`).join(',')}`;
-    const batchCommitsPerSecond = await perSecond(() => db.query(batch));
+    const batchCommitsPerSecond = (await timed(() => db.query(batch))).perSecond;
     await db.query('drop table bench_commit_probe');
     process.stdout.write(
-      `${JSON.stringify({ database: version.split(' on ')[0], synchronousCommit, singleRowCommitsPerSecond, batchRowsPerSecond: batchCommitsPerSecond * 100, batchCommitsPerSecond })}\n`,
+      `${JSON.stringify({ database: version.split(' on ')[0], synchronousCommit, singleRowCommitsPerSecond: single.perSecond, singleRowCommitLatency: summarize(single.durations), batchRowsPerSecond: batchCommitsPerSecond * 100, batchCommitsPerSecond })}\n`,
     );
   } finally {
     await db.close();

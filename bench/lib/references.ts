@@ -21,6 +21,8 @@ export interface CommitReference {
   database: string;
   synchronousCommit: string;
   singleRowCommitsPerSecond: number;
+  /** Each single-row commit's duration, one after another (ms). */
+  singleRowCommitLatency: LatencySummary;
   batchRowsPerSecond: number;
   batchCommitsPerSecond: number;
 }
