@@ -72,10 +72,17 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
   const auth = new AuthService(db, signer, apiKeys, config.auth, clock, logger.child({ module: 'auth' }), botIdentities);
   const clientCredentials = new ClientCredentialsService(apiKeys, signer, config.auth.accessTokenTtlSeconds);
   const consumers = new ConsumerService(db, accounts, signer, new BrandTokenVerifier(clock), config.auth, clock);
-  const conversations = new ConversationService(db, bus, clock, logger.child({ module: 'conversations' }), {
-    onEventStored: (event) => metrics.eventsStored.inc({ type: event.type }),
-    onDuplicateSend: () => metrics.duplicateSends.inc(),
-  });
+  const conversations = new ConversationService(
+    db,
+    bus,
+    clock,
+    logger.child({ module: 'conversations' }),
+    {
+      onEventStored: (event) => metrics.eventsStored.inc({ type: event.type }),
+      onDuplicateSend: () => metrics.duplicateSends.inc(),
+    },
+    config.messaging,
+  );
   const files = new FileService(db, createDiskFileStore(config.storage.filesDir), config.uploads);
   const routing = new RoutingService(
     db,

@@ -200,7 +200,10 @@ export class ConversationService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly hooks: ConversationHooks = {},
-  ) {}
+    options: { minBatchIntervalMs?: number } = {},
+  ) {
+    this.groupCommit = new GroupCommit((batch) => this.storeSends(batch), MAX_SENDS_PER_COMMIT, options.minBatchIntervalMs ?? 0);
+  }
 
   private routing: ConversationRoutingPort | undefined;
 
@@ -350,7 +353,7 @@ export class ConversationService {
     return this.groupCommit.submit({ principal, conversationId, request });
   }
 
-  private readonly groupCommit = new GroupCommit<PendingSend, SendAck>((batch) => this.storeSends(batch), MAX_SENDS_PER_COMMIT);
+  private readonly groupCommit: GroupCommit<PendingSend, SendAck>;
 
   /**
    * A batch of sends: together when there are several (what that cannot store, it leaves to the one-by-one path

@@ -59,4 +59,29 @@ describe('group commit', () => {
     const outcomes = [1, 2, 3, 4].map((n) => group.submit(n).then(String, (e: Error) => e.message));
     expect(await Promise.all(outcomes)).toEqual(['storage failed', 'not a participant', '3', 'storage failed']);
   });
+
+  it('with a minimum interval, starts the next batch no sooner than that after the last one started, and a batch after a quiet spell at once', async () => {
+    const starts: Array<{ items: number[]; at: number }> = [];
+    const group = new GroupCommit<number, number>(
+      async (batch) => {
+        starts.push({ items: batch.map((s) => s.item), at: performance.now() });
+        for (const s of batch) s.succeed(s.item);
+      },
+      100,
+      40,
+    );
+    await group.submit(1);
+    // Stored in a moment; the next send comes before 40 ms have passed, and waits for them, with what arrives meanwhile.
+    const second = group.submit(2);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const third = group.submit(3);
+    await Promise.all([second, third]);
+    expect(starts.map((s) => s.items)).toEqual([[1], [2, 3]]);
+    expect((starts[1]?.at ?? 0) - (starts[0]?.at ?? 0)).toBeGreaterThanOrEqual(39);
+    // After a quiet spell longer than the interval, nothing waits.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const submitted = performance.now();
+    await group.submit(4);
+    expect((starts[2]?.at ?? 0) - submitted).toBeLessThan(20);
+  });
 });

@@ -9,15 +9,21 @@
 export class GroupCommit<Item, Result> {
   private readonly waiting: Array<{ item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }> = [];
   private running = false;
+  /** When the last batch started (performance.now()), for `minIntervalMs`. */
+  private lastStart = Number.NEGATIVE_INFINITY;
 
   /**
    * @param store stores a batch, settling every item of it: each gets its own result or error (one item's failure is
    * not the others'). It must not throw; an error it throws fails the items it left unsettled.
    * @param maxBatch the most items in one batch (the rest go in the next).
+   * @param minIntervalMs the least time from one batch's start to the next one's (0: none). Under steady load batches
+   * otherwise run back to back whatever their size, and each costs its statements' round trips: a floor makes them
+   * fewer and fuller. A batch after a quiet spell longer than this starts at once.
    */
   constructor(
     private readonly store: (batch: Array<Settler<Item, Result>>) => Promise<void>,
     private readonly maxBatch: number,
+    private readonly minIntervalMs = 0,
   ) {}
 
   submit(item: Item): Promise<Result> {
@@ -33,6 +39,9 @@ export class GroupCommit<Item, Result> {
   private async drain(): Promise<void> {
     try {
       while (this.waiting.length > 0) {
+        const wait = this.lastStart + this.minIntervalMs - performance.now();
+        if (wait > 0 && this.waiting.length < this.maxBatch) await new Promise((resolve) => setTimeout(resolve, wait));
+        this.lastStart = performance.now();
         const batch = this.waiting.splice(0, this.maxBatch).map((w) => new Settler<Item, Result>(w.item, w.resolve, w.reject));
         try {
           await this.store(batch);
