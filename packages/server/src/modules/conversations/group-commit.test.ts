@@ -77,11 +77,12 @@ describe('group commit', () => {
     const third = group.submit(3);
     await Promise.all([second, third]);
     expect(starts.map((s) => s.items)).toEqual([[1], [2, 3]]);
-    expect((starts[1]?.at ?? 0) - (starts[0]?.at ?? 0)).toBeGreaterThanOrEqual(39);
+    // (A timer counts from the event loop's cached time: by performance.now() it may fire a millisecond or so early.)
+    expect((starts[1]?.at ?? 0) - (starts[0]?.at ?? 0)).toBeGreaterThanOrEqual(37);
     // After a quiet spell longer than the interval, nothing waits.
     await new Promise((resolve) => setTimeout(resolve, 50));
     const submitted = performance.now();
     await group.submit(4);
-    expect((starts[2]?.at ?? 0) - submitted).toBeLessThan(20);
+    expect((starts[2]?.at ?? 0) - submitted).toBeLessThan(30);
   });
 });
