@@ -40,7 +40,7 @@ import { MESSAGING_USAGE, type MessagingOptions, parseMessagingArgs, UsageError 
 import { buildServerBundle, counterByLabels, metricValue, type ParleyUnderTest, REPO_ROOT, type Services, startParley, startServices } from './lib/parley-under-test.ts';
 import { formatRatio } from './lib/ratios.ts';
 import { type CommitReference, type EchoReference, measureCommits, measureEcho, measurePubSub, measureRelay, type PubSubReference, type RelayReference } from './lib/references.ts';
-import { formatMs, formatNumber, type LatencySummary, summarize, table } from './lib/stats.ts';
+import { formatMs, formatNumber, type LatencySummary, slope, summarize, table } from './lib/stats.ts';
 import { abortAfterMs, cpuPer1000At, HELD_P99_MS, highestHeld, judgeStep, KEEP_UP_SHARE, type StepOutcome, type StepVerdict } from './lib/step-ladder.ts';
 import { type ResponseFrame, WireClient } from './lib/wire-client.ts';
 
@@ -717,6 +717,11 @@ interface IdleResult {
   rssBeforeBytes: number;
   rssAfterBytes: number;
   bytesPerConnection: number;
+  /**
+   * The slope of the nodes' RSS over the later half of the batches: what one more connection costs, without the
+   * one-off growth of V8's young generation (up to 3 × 64 MB with the nodes' flags) that the first batches pay for.
+   */
+  marginalBytesPerConnection: number;
   /** Each node's open WebSocket connections (its own gauge, all kinds) with the idle sockets open. */
   nodes: { name: string; connectionsBefore: number; connectionsHeld: number }[];
   mostOnOneNode: number;
@@ -781,6 +786,7 @@ async function idlePhase(options: MessagingOptions, parley: ParleyUnderTest, wid
     rssBeforeBytes: rssBefore,
     rssAfterBytes: rssAfter,
     bytesPerConnection: (rssAfter - rssBefore) / Math.max(1, held),
+    marginalBytesPerConnection: slope(batches.slice(Math.floor(batches.length / 2)).map((b) => ({ x: b.open, y: b.rssBytes }))),
     nodes: parley.nodes.map((n, i) => ({ name: n.name, connectionsBefore: connectionsBefore[i] ?? 0, connectionsHeld: connectionsHeld[i] ?? 0 })),
     mostOnOneNode: Math.max(0, ...connectionsHeld),
     batches,
@@ -1400,7 +1406,7 @@ async function main(): Promise<void> {
     if (ladderStop) lines.push(ladderStop);
   }
   lines.push(
-    `memory per idle connection: ${summary.memoryPerIdleConnectionBytes !== undefined ? `${kB(summary.memoryPerIdleConnectionBytes)} (nodes' RSS delta / ${idle?.held} idle sockets, settled)` : idle ? 'no socket held' : 'not measured (--idle N)'}`,
+    `memory per idle connection: ${summary.memoryPerIdleConnectionBytes !== undefined ? `${kB(summary.memoryPerIdleConnectionBytes)} (nodes' RSS delta / ${idle?.held} idle sockets, settled)${summary.memoryPerIdleConnectionBytes <= 0 ? ': RSS fell, a collection of what the messaging phases left; run --idle alone for this figure' : ''}; ${idle && Number.isFinite(idle.marginalBytesPerConnection) ? `${kB(idle.marginalBytesPerConnection)} per connection more (RSS slope over the later half of the batches, without V8's one-off growth)` : 'no slope (too few batches)'}` : idle ? 'no socket held' : 'not measured (--idle N)'}`,
   );
   lines.push(
     `most connections held by one node: ${

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMs, percentile, summarize, table } from './stats.ts';
+import { formatMs, percentile, slope, summarize, table } from './stats.ts';
 
 describe('percentile', () => {
   it('is the nearest rank: the smallest value with at least p% of the samples at or below it', () => {
@@ -48,5 +48,20 @@ describe('formatting', () => {
         ['long', '100'],
       ]),
     ).toBe('a       1\nlong  100');
+  });
+});
+
+describe('slope', () => {
+  it('is the marginal cost: a one-off step early on does not count as it does in the average', () => {
+    // 10 kB a connection, plus 60 MB at once after the fourth batch (V8 growing its young generation).
+    const batches = Array.from({ length: 20 }, (_, i) => ({ x: (i + 1) * 500, y: 170e6 + (i + 1) * 500 * 10_000 + (i >= 4 ? 60e6 : 0) }));
+    expect(slope(batches.slice(10))).toBeCloseTo(10_000, 6);
+    expect(slope([{ x: 1, y: 2 }])).toBeNaN();
+    expect(
+      slope([
+        { x: 1, y: 2 },
+        { x: 1, y: 3 },
+      ]),
+    ).toBeNaN();
   });
 });

@@ -34,6 +34,27 @@ export function summarize(values: readonly number[]): LatencySummary {
   };
 }
 
+/** The least-squares slope of y over x (NaN with fewer than two distinct x). */
+export function slope(points: readonly { x: number; y: number }[]): number {
+  const n = points.length;
+  if (n < 2) return Number.NaN;
+  let sx = 0;
+  let sy = 0;
+  for (const p of points) {
+    sx += p.x;
+    sy += p.y;
+  }
+  const mx = sx / n;
+  const my = sy / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const p of points) {
+    sxy += (p.x - mx) * (p.y - my);
+    sxx += (p.x - mx) ** 2;
+  }
+  return sxx === 0 ? Number.NaN : sxy / sxx;
+}
+
 /** `12.3`, `0.84`, `1,234`: milliseconds with the precision that matters at their size; `-` for no data. */
 export function formatMs(ms: number): string {
   if (!Number.isFinite(ms)) return '-';
