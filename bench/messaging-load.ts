@@ -40,7 +40,7 @@ import { MESSAGING_USAGE, type MessagingOptions, parseMessagingArgs, UsageError 
 import { buildServerBundle, counterByLabels, metricValue, type ParleyUnderTest, REPO_ROOT, type Services, startParley, startServices } from './lib/parley-under-test.ts';
 import { formatRatio } from './lib/ratios.ts';
 import { type CommitReference, type EchoReference, measureCommits, measureEcho, measurePubSub, measureRelay, type PubSubReference, type RelayReference } from './lib/references.ts';
-import { formatMs, formatNumber, type LatencySummary, slope, summarize, table } from './lib/stats.ts';
+import { formatMs, formatNumber, histogramQuantile, type LatencySummary, slope, summarize, table } from './lib/stats.ts';
 import { abortAfterMs, cpuPer1000At, HELD_P99_MS, highestHeld, judgeStep, KEEP_UP_SHARE, type StepOutcome, type StepVerdict } from './lib/step-ladder.ts';
 import { type ResponseFrame, WireClient } from './lib/wire-client.ts';
 
@@ -320,20 +320,44 @@ interface Snapshot {
   framesOut: Record<string, number>;
   framesIn: Record<string, number>;
   database: Record<string, number> | undefined;
+  /** The nodes' group-commit histograms (cumulative bucket counts by `le`, and the messages' sum and count). */
+  batches: { seconds: Record<string, number>; wait: Record<string, number>; messagesSum: number; count: number };
 }
 
 /** What the server side counted: WebSocket frames by type, and PostgreSQL's own statistics (cluster mode). */
 async function snapshot(nodeUrls: readonly string[], database: pg.Client | undefined): Promise<Snapshot> {
-  const [framesOut, framesIn, stats] = await Promise.all([
+  const [framesOut, framesIn, seconds, wait, messagesSum, count, stats] = await Promise.all([
     counterByLabels(nodeUrls, 'parley_ws_frames_out_total'),
     counterByLabels(nodeUrls, 'parley_ws_frames_in_total'),
+    counterByLabels(nodeUrls, 'parley_send_batch_seconds_bucket'),
+    counterByLabels(nodeUrls, 'parley_send_batch_wait_seconds_bucket'),
+    counterByLabels(nodeUrls, 'parley_send_batch_messages_sum'),
+    counterByLabels(nodeUrls, 'parley_send_batch_messages_count'),
     database?.query<Record<string, string>>(
       `select d.xact_commit, d.xact_rollback, d.tup_returned, d.tup_fetched, d.tup_inserted, d.tup_updated, d.blks_hit + d.blks_read as blks, w.wal_records, w.wal_bytes, w.wal_sync
        from pg_stat_database d, pg_stat_wal w where d.datname = current_database()`,
     ),
   ]);
   const row = stats?.rows[0];
-  return { framesOut, framesIn, database: row ? Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)])) : undefined };
+  return {
+    framesOut,
+    framesIn,
+    database: row ? Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)])) : undefined,
+    batches: { seconds, wait, messagesSum: messagesSum[''] ?? 0, count: count[''] ?? 0 },
+  };
+}
+
+function groupCommitsBetween(before: Snapshot['batches'], after: Snapshot['batches']): StepResult['groupCommits'] {
+  const count = after.count - before.count;
+  if (count <= 0) return undefined;
+  return {
+    count,
+    meanMessages: (after.messagesSum - before.messagesSum) / count,
+    p50Seconds: histogramQuantile(before.seconds, after.seconds, 0.5),
+    p99Seconds: histogramQuantile(before.seconds, after.seconds, 0.99),
+    maxSeconds: histogramQuantile(before.seconds, after.seconds, 1),
+    waitP99Seconds: histogramQuantile(before.wait, after.wait, 0.99),
+  };
 }
 
 function perMessage(before: Record<string, number> | undefined, after: Record<string, number> | undefined, messages: number): Record<string, number> {
@@ -435,6 +459,8 @@ interface StepResult extends StepOutcome, StepVerdict {
   serverCpu: { ms: number; coreShare: number; nodesMsPer1000: number; coreBusyShare: number | undefined };
   generator: { coreShare: number; eventLoopDelayP99Ms: number; coreBusyShare: number | undefined };
   serverCounts: { framesOutPerMessage: Record<string, number>; framesInPerMessage: Record<string, number>; databasePerMessage: Record<string, number> | undefined };
+  /** The nodes' group commits in the window: how many, their mean size, and quantiles (s) of their duration and of their oldest send's wait. */
+  groupCommits: { count: number; meanMessages: number; p50Seconds: number; p99Seconds: number; maxSeconds: number; waitP99Seconds: number } | undefined;
   errors: Record<string, number>;
   drainMs: number;
   gate: Gate;
@@ -690,6 +716,7 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
       framesInPerMessage: perMessage(before.framesIn, after?.framesIn, ackedInWindow),
       databasePerMessage: after?.database ? perMessage(before.database, after.database, ackedInWindow) : undefined,
     },
+    groupCommits: after ? groupCommitsBetween(before.batches, after.batches) : undefined,
     errors: Object.fromEntries(errors),
     drainMs,
     gate,
@@ -1355,6 +1382,13 @@ async function main(): Promise<void> {
       if (d) {
         lines.push(
           `    PostgreSQL per acknowledged message: ${d.xact_commit} commits, ${d.wal_sync} WAL syncs, ${d.wal_records} WAL records (${formatNumber(d.wal_bytes ?? 0)} bytes), rows: ${d.tup_fetched} fetched, ${d.tup_inserted} inserted, ${d.tup_updated} updated; ${d.blks} buffers read or hit (a plan that scans shows here)`,
+        );
+      }
+      const g = r.groupCommits;
+      if (g) {
+        const le = (seconds: number) => (Number.isFinite(seconds) ? `≤ ${formatMs(seconds * 1000)}` : '> 1,000');
+        lines.push(
+          `    group commits: ${formatNumber(g.count)} (${formatNumber(g.meanMessages, 1)} sends each); storing p50 ${le(g.p50Seconds)}, p99 ${le(g.p99Seconds)}, max ${le(g.maxSeconds)} ms; oldest send's wait p99 ${le(g.waitP99Seconds)} ms`,
         );
       }
       lines.push(`    errors: ${Object.keys(r.errors).length === 0 ? 'none' : JSON.stringify(r.errors)}`);

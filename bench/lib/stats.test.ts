@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMs, percentile, slope, summarize, table } from './stats.ts';
+import { formatMs, histogramQuantile, percentile, slope, summarize, table } from './stats.ts';
 
 describe('percentile', () => {
   it('is the nearest rank: the smallest value with at least p% of the samples at or below it', () => {
@@ -63,5 +63,18 @@ describe('slope', () => {
         { x: 1, y: 3 },
       ]),
     ).toBeNaN();
+  });
+});
+
+describe('histogramQuantile', () => {
+  it("reads a quantile from what a Prometheus histogram counted between two readings, as its bucket's upper bound", () => {
+    const before = { 'le="0.001"': 10, 'le="0.01"': 10, 'le="0.1"': 10, 'le="+Inf"': 10 };
+    // In between: 90 observations up to 1 ms, 9 up to 10 ms, 1 up to 100 ms.
+    const after = { 'le="0.001"': 100, 'le="0.01"': 109, 'le="0.1"': 110, 'le="+Inf"': 110 };
+    expect(histogramQuantile(before, after, 0.5)).toBe(0.001);
+    expect(histogramQuantile(before, after, 0.99)).toBe(0.01);
+    expect(histogramQuantile(before, after, 1)).toBe(0.1);
+    expect(histogramQuantile(after, { ...after, 'le="+Inf"': 111 }, 1)).toBe(Number.POSITIVE_INFINITY);
+    expect(histogramQuantile(after, after, 0.5)).toBeNaN();
   });
 });

@@ -55,6 +55,21 @@ export function slope(points: readonly { x: number; y: number }[]): number {
   return sxx === 0 ? Number.NaN : sxy / sxx;
 }
 
+/**
+ * A quantile from the growth of a Prometheus histogram between two readings (cumulative counts by `le`, as
+ * `counterByLabels` returns them: keys like `le="0.005"`): the upper bound of the first bucket holding at least q of
+ * the observations made in between; Infinity when it is the last (`+Inf`), NaN when there were none.
+ */
+export function histogramQuantile(before: Record<string, number>, after: Record<string, number>, q: number): number {
+  const buckets = Object.keys(after)
+    .map((key) => ({ le: Number(/le="([^"]+)"/.exec(key)?.[1]?.replace('+Inf', 'Infinity')), count: (after[key] ?? 0) - (before[key] ?? 0) }))
+    .filter((b) => !Number.isNaN(b.le))
+    .sort((x, y) => x.le - y.le);
+  const total = buckets.at(-1)?.count ?? 0;
+  if (total <= 0) return Number.NaN;
+  return buckets.find((b) => b.count >= q * total)?.le ?? Number.POSITIVE_INFINITY;
+}
+
 /** `12.3`, `0.84`, `1,234`: milliseconds with the precision that matters at their size; `-` for no data. */
 export function formatMs(ms: number): string {
   if (!Number.isFinite(ms)) return '-';

@@ -80,6 +80,11 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
     {
       onEventStored: (event) => metrics.eventsStored.inc({ type: event.type }),
       onDuplicateSend: () => metrics.duplicateSends.inc(),
+      onSendBatch: ({ size, waitedMs, storedMs }) => {
+        metrics.sendBatchMessages.observe(size);
+        metrics.sendBatchWait.observe(waitedMs / 1000);
+        metrics.sendBatchDuration.observe(storedMs / 1000);
+      },
     },
     config.messaging,
   );

@@ -1,5 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/** Seconds, fine where the send path lives (a few ms) and coarse beyond. */
+const SEND_BATCH_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1];
+
 /** Prometheus metrics of one server instance, served at /metrics. One registry per instance, so tests stay isolated. */
 export function createMetrics() {
   const registry = new Registry();
@@ -80,6 +83,24 @@ export function createMetrics() {
       help: 'Events POSTed to webhook bots by outcome (delivered, retry, failed), with the time the bot took',
       labelNames: ['outcome'] as const,
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    sendBatchMessages: new Histogram({
+      name: 'parley_send_batch_messages',
+      help: 'Sends stored together in one group commit',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    }),
+    sendBatchWait: new Histogram({
+      name: 'parley_send_batch_wait_seconds',
+      help: "How long a group commit's oldest send waited for it to start (the batch before it, or the least interval)",
+      buckets: SEND_BATCH_BUCKETS,
+      registers: [registry],
+    }),
+    sendBatchDuration: new Histogram({
+      name: 'parley_send_batch_seconds',
+      help: 'How long a group commit took, from its start to every send of it settled (committed, or handed to the one-by-one path and stored)',
+      buckets: SEND_BATCH_BUCKETS,
       registers: [registry],
     }),
     searchIndexUpkeep: new Histogram({

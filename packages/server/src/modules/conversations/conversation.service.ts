@@ -30,7 +30,7 @@ import type { Database } from '../../infra/db/schema.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import { assertCanView, canView, principalName, seesInternalEvents, writerRole } from './access.ts';
 import { payloadOf, toSummary, toWireEvent } from './event-mapping.ts';
-import { GroupCommit, type Settler } from './group-commit.ts';
+import { type BatchReport, GroupCommit, type Settler } from './group-commit.ts';
 import type { ConversationEventsTable, ConversationsTable, EventPayload } from './tables.ts';
 
 type Trx = Transaction<Database>;
@@ -186,6 +186,8 @@ export interface ConversationHooks {
   /** Called after commit for each stored event (metrics). */
   onEventStored?(event: ConversationEvent): void;
   onDuplicateSend?(): void;
+  /** Called after each group commit of sends with its size and timings (metrics). */
+  onSendBatch?(report: BatchReport): void;
 }
 
 /**
@@ -202,7 +204,12 @@ export class ConversationService {
     private readonly hooks: ConversationHooks = {},
     options: { minBatchIntervalMs?: number } = {},
   ) {
-    this.groupCommit = new GroupCommit((batch) => this.storeSends(batch), MAX_SENDS_PER_COMMIT, options.minBatchIntervalMs ?? 0);
+    this.groupCommit = new GroupCommit(
+      (batch) => this.storeSends(batch),
+      MAX_SENDS_PER_COMMIT,
+      options.minBatchIntervalMs ?? 0,
+      (report) => this.hooks.onSendBatch?.(report),
+    );
   }
 
   private routing: ConversationRoutingPort | undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommit, type Settler } from './group-commit.ts';
+import { type BatchReport, GroupCommit, type Settler } from './group-commit.ts';
 
 /** A store that records its batches and holds each until released. */
 function heldStore() {
@@ -32,7 +32,8 @@ describe('group commit', () => {
 
   it('gathers what arrives in one turn, then what arrives while a batch is stored, in order, at most maxBatch at a time', async () => {
     const { batches, store, releaseNext } = heldStore();
-    const group = new GroupCommit(store, 3);
+    const reports: BatchReport[] = [];
+    const group = new GroupCommit(store, 3, 0, (report) => reports.push(report));
     const results = [1, 2].map((n) => group.submit(n));
     await new Promise((resolve) => setImmediate(resolve));
     results.push(...[3, 4, 5, 6, 7].map((n) => group.submit(n)));
@@ -46,6 +47,11 @@ describe('group commit', () => {
       [3, 4, 5],
       [6, 7],
     ]);
+    // Each batch is reported once settled: its size, how long its oldest item waited to start, how long it took.
+    expect(reports.map((r) => r.size)).toEqual([2, 3, 2]);
+    expect(reports.every((r) => r.waitedMs >= 0 && r.storedMs > 0)).toBe(true);
+    // 6 and 7, submitted with 3, 4 and 5, waited for the whole second batch too.
+    expect(reports[2]?.waitedMs).toBeGreaterThanOrEqual(reports[1]?.storedMs ?? Number.POSITIVE_INFINITY);
   });
 
   it('gives each item its own outcome, and fails only the items a throwing store left unsettled', async () => {

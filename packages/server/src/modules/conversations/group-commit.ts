@@ -6,8 +6,15 @@
  * queries complete without returning to the event loop: a batch stored in microtasks right away would always be
  * alone. One batch runs at a time, in submission order, so items submitted one after the other keep their order.
  */
+/** What one batch was: its items, how long the oldest of them waited for it to start, how long it took (ms). */
+export interface BatchReport {
+  size: number;
+  waitedMs: number;
+  storedMs: number;
+}
+
 export class GroupCommit<Item, Result> {
-  private readonly waiting: Array<{ item: Item; resolve: (result: Result) => void; reject: (error: unknown) => void }> = [];
+  private readonly waiting: Array<{ item: Item; at: number; resolve: (result: Result) => void; reject: (error: unknown) => void }> = [];
   private running = false;
   /** When the last batch started (performance.now()), for `minIntervalMs`. */
   private lastStart = Number.NEGATIVE_INFINITY;
@@ -19,16 +26,18 @@ export class GroupCommit<Item, Result> {
    * @param minIntervalMs the least time from one batch's start to the next one's (0: none). Under steady load batches
    * otherwise run back to back whatever their size, and each costs its statements' round trips: a floor makes them
    * fewer and fuller. A batch after a quiet spell longer than this starts at once.
+   * @param onBatch told of each batch once it is settled (metrics).
    */
   constructor(
     private readonly store: (batch: Array<Settler<Item, Result>>) => Promise<void>,
     private readonly maxBatch: number,
     private readonly minIntervalMs = 0,
+    private readonly onBatch?: (report: BatchReport) => void,
   ) {}
 
   submit(item: Item): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
-      this.waiting.push({ item, resolve, reject });
+      this.waiting.push({ item, at: performance.now(), resolve, reject });
       if (!this.running) {
         this.running = true;
         setImmediate(() => void this.drain());
@@ -41,14 +50,17 @@ export class GroupCommit<Item, Result> {
       while (this.waiting.length > 0) {
         const wait = this.lastStart + this.minIntervalMs - performance.now();
         if (wait > 0 && this.waiting.length < this.maxBatch) await new Promise((resolve) => setTimeout(resolve, wait));
-        this.lastStart = performance.now();
-        const batch = this.waiting.splice(0, this.maxBatch).map((w) => new Settler<Item, Result>(w.item, w.resolve, w.reject));
+        const started = performance.now();
+        this.lastStart = started;
+        const taken = this.waiting.splice(0, this.maxBatch);
+        const batch = taken.map((w) => new Settler<Item, Result>(w.item, w.resolve, w.reject));
         try {
           await this.store(batch);
         } catch (error) {
           for (const s of batch) s.fail(error);
         }
         for (const s of batch) if (!s.settled) s.fail(new Error('group commit left an item unsettled'));
+        this.onBatch?.({ size: batch.length, waitedMs: started - (taken[0]?.at ?? started), storedMs: performance.now() - started });
       }
     } finally {
       this.running = false;

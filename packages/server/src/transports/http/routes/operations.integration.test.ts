@@ -27,5 +27,9 @@ describe(`operations endpoints (${storageMode})`, () => {
     expect(metrics.body).toMatch(/parley_conversation_events_stored_total\{type="content"\} [1-9]/);
     expect(metrics.body).toMatch(/parley_http_request_duration_seconds_count\{method="POST",route="\/v1\/conversations\/:conversationId\/events",status="201"\} [1-9]/);
     expect(metrics.body).toContain('parley_process_resident_memory_bytes');
+    // The group commit that stored the send: its size, its oldest send's wait and its duration.
+    expect(metrics.body).toMatch(/parley_send_batch_messages_bucket\{le="1"\} [1-9]/);
+    expect(metrics.body).toMatch(/parley_send_batch_wait_seconds_count [1-9]/);
+    expect(metrics.body).toMatch(/parley_send_batch_seconds_count [1-9]/);
   });
 });
