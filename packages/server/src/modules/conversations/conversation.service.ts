@@ -45,6 +45,25 @@ interface PendingSend {
 
 /** The most sends stored in one transaction (a bound on the statements' size; more wait for the next one). */
 const MAX_SENDS_PER_COMMIT = 256;
+/** A group commit that takes this long (ms) is logged with the time of each of its phases. */
+const SLOW_BATCH_MS = 50;
+
+/** Times the phases of a piece of work: each mark records the time since the previous one (ms). */
+class PhaseClock {
+  private readonly started = performance.now();
+  private last = this.started;
+  readonly phases: Record<string, number> = {};
+
+  mark(phase: string): void {
+    const now = performance.now();
+    this.phases[phase] = Math.round((now - this.last) * 100) / 100;
+    this.last = now;
+  }
+
+  get totalMs(): number {
+    return this.last - this.started;
+  }
+}
 
 interface NewEvent {
   type: ConversationEvent['type'];
@@ -396,13 +415,16 @@ export class ConversationService {
   private async sendTogether(batch: Array<Settler<PendingSend, SendAck>>): Promise<void> {
     const ids = [...new Set(batch.map((s) => s.item.conversationId))].sort();
     const refused: Array<[Settler<PendingSend, SendAck>, unknown]> = [];
+    const timing = new PhaseClock();
     const result = await this.db.transaction().execute(async (trx) => {
+      timing.mark('begin');
       // Only open, assigned conversations are locked here (in id order, so two batches cannot deadlock): a routing pass
       // locks queued ones in its own order, and the one-by-one path serves the others.
       // Fixed texts with array parameters, prepared once per connection (infra/db/prepared.ts), as are those below.
       const { rows: locked } = await sql<ConversationRow>`${prepared('send.lock')}
         select * from conversations where id = any(${ids}::uuid[]) and state = 'open' and assigned_agent_id is not null
         order by id for update`.execute(trx);
+      timing.mark('lock');
       const rows = new Map(locked.map((row) => [row.id, row] as const));
       const leftOut = new Set<string>();
       const seen = new Set<string>();
@@ -481,6 +503,7 @@ export class ConversationService {
           from v join bumped b on b.id = v.conversation_id
         )
         select id, base from bumped`.execute(trx);
+      timing.mark('store');
       if (bumped.length === 0) return { stored: [], summaries: new Map<string, ConversationSummary>() };
       const bases = new Map(bumped.map((b) => [b.id, b.base] as const));
       const stored = storing.flatMap((a, i) => {
@@ -497,6 +520,7 @@ export class ConversationService {
         byConversation.set(s.conversation.id, entry);
       }
       for (const { conversation, events } of byConversation.values()) for (const sink of this.sinks) await sink.eventsStored(trx, conversation, events);
+      timing.mark('sinks');
       const changed = this.routing
         ? await this.routing.messagesStored(
             trx,
@@ -512,8 +536,10 @@ export class ConversationService {
           .execute();
         for (const summary of await this.summarizeMany(trx, fresh)) summaries.set(summary.id, summary);
       }
+      timing.mark('routing');
       return { stored, summaries };
     });
+    timing.mark('commit');
     for (const [settler, error] of refused) settler.fail(error);
     if (result.stored.length === 0) return;
     const published = new Map<string, { accountId: string; events: ConversationEvent[] }>();
@@ -523,6 +549,11 @@ export class ConversationService {
       published.set(s.conversation.id, entry);
     }
     await Promise.all([...published].map(([conversationId, { accountId, events }]) => this.publish(result.summaries.get(conversationId) ?? null, events, { sinksTold: true, accountId })));
+    timing.mark('publish');
+    if (timing.totalMs >= SLOW_BATCH_MS) {
+      // Where a slow batch spent its time (ms): a statement, the commit's WAL flush, or waiting for the CPU between them.
+      this.logger.warn({ sends: batch.length, stored: result.stored.length, conversations: ids.length, phasesMs: timing.phases }, 'slow group commit');
+    }
     for (const sink of this.sinks) sink.committed?.();
     for (const s of result.stored) {
       s.settler.succeed({ eventId: s.event.id, conversationId: s.conversation.id, sequence: s.event.sequence, duplicate: false, createdAt: s.event.createdAt });

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../core/principal.ts';
+import type { Logger } from '../../infra/telemetry/logger.ts';
 import { actors, call, text } from '../../test/rest-client.ts';
 import { statementsOf } from '../../test/statement-counter.ts';
 import { storageMode } from '../../test/test-database.ts';
@@ -235,6 +236,30 @@ describe(`the send path (${storageMode})`, () => {
         conversations.send(a3.agent, a3.conversationId, message('fine too')),
       ]);
       expect(results.map((r) => (r.status === 'fulfilled' ? 'stored' : (r.reason as { code?: string }).code))).toEqual(['stored', 'NOT_FOUND', 'stored', 'CONVERSATION_CLOSED', 'stored']);
+    });
+
+    it('logs a slow group commit with the time each of its phases took', async () => {
+      const conversations = t.server.services.conversations;
+      const list = await many(2);
+      let slow = true;
+      // A sink that holds the transaction: the batch's "sinks" phase takes 60 ms a conversation.
+      conversations.addEventSink({
+        eventsStored: async () => {
+          if (slow) await new Promise((resolve) => setTimeout(resolve, 60));
+        },
+      });
+      const warn = vi.spyOn((conversations as unknown as { logger: Logger }).logger, 'warn');
+      try {
+        await Promise.all(list.map((c) => conversations.send(c.consumer, c.conversationId, message('slowly'))));
+        const logged = warn.mock.calls.find((call) => call[1] === 'slow group commit');
+        expect(logged?.[0]).toMatchObject({ sends: 2, stored: 2, conversations: 2 });
+        const phases = (logged?.[0] as { phasesMs?: Record<string, number> } | undefined)?.phasesMs ?? {};
+        expect(Object.keys(phases)).toEqual(['begin', 'lock', 'store', 'sinks', 'routing', 'commit', 'publish']);
+        expect(phases.sinks).toBeGreaterThanOrEqual(100);
+      } finally {
+        slow = false;
+        warn.mockRestore();
+      }
     });
 
     it('stores a batch one send at a time when its transaction fails, and loses none', async () => {
