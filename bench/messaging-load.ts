@@ -37,7 +37,7 @@ import { createRestClient, type RestClient } from '@parley/sdk';
 import pg from 'pg';
 import { allowedCpus, cpuMsOfTrees, cpuTimes, formatLoad, hasTaskset, loadAverage, machineInfo, openFileLimit, raiseOpenFileLimit, settledRss } from './lib/machine.ts';
 import { MESSAGING_USAGE, type MessagingOptions, parseMessagingArgs, UsageError } from './lib/messaging-args.ts';
-import { buildServerBundle, counterByLabels, metricValue, type ParleyUnderTest, REPO_ROOT, type Services, startParley, startServices } from './lib/parley-under-test.ts';
+import { buildServerBundle, counterByLabels, countersByLabels, metricValue, type ParleyUnderTest, REPO_ROOT, type Services, startParley, startServices } from './lib/parley-under-test.ts';
 import { formatRatio } from './lib/ratios.ts';
 import { type CommitReference, type EchoReference, measureCommits, measureEcho, measurePubSub, measureRelay, type PubSubReference, type RelayReference } from './lib/references.ts';
 import { formatMs, formatNumber, histogramQuantile, type LatencySummary, slope, summarize, table } from './lib/stats.ts';
@@ -326,13 +326,15 @@ interface Snapshot {
 
 /** What the server side counted: WebSocket frames by type, and PostgreSQL's own statistics (cluster mode). */
 async function snapshot(nodeUrls: readonly string[], database: pg.Client | undefined): Promise<Snapshot> {
-  const [framesOut, framesIn, seconds, wait, messagesSum, count, stats] = await Promise.all([
-    counterByLabels(nodeUrls, 'parley_ws_frames_out_total'),
-    counterByLabels(nodeUrls, 'parley_ws_frames_in_total'),
-    counterByLabels(nodeUrls, 'parley_send_batch_seconds_bucket'),
-    counterByLabels(nodeUrls, 'parley_send_batch_wait_seconds_bucket'),
-    counterByLabels(nodeUrls, 'parley_send_batch_messages_sum'),
-    counterByLabels(nodeUrls, 'parley_send_batch_messages_count'),
+  const [counters, stats] = await Promise.all([
+    countersByLabels(nodeUrls, [
+      'parley_ws_frames_out_total',
+      'parley_ws_frames_in_total',
+      'parley_send_batch_seconds_bucket',
+      'parley_send_batch_wait_seconds_bucket',
+      'parley_send_batch_messages_sum',
+      'parley_send_batch_messages_count',
+    ]),
     database?.query<Record<string, string>>(
       `select d.xact_commit, d.xact_rollback, d.tup_returned, d.tup_fetched, d.tup_inserted, d.tup_updated, d.blks_hit + d.blks_read as blks, w.wal_records, w.wal_bytes, w.wal_sync
        from pg_stat_database d, pg_stat_wal w where d.datname = current_database()`,
@@ -340,10 +342,15 @@ async function snapshot(nodeUrls: readonly string[], database: pg.Client | undef
   ]);
   const row = stats?.rows[0];
   return {
-    framesOut,
-    framesIn,
+    framesOut: counters.parley_ws_frames_out_total,
+    framesIn: counters.parley_ws_frames_in_total,
     database: row ? Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)])) : undefined,
-    batches: { seconds, wait, messagesSum: messagesSum[''] ?? 0, count: count[''] ?? 0 },
+    batches: {
+      seconds: counters.parley_send_batch_seconds_bucket,
+      wait: counters.parley_send_batch_wait_seconds_bucket,
+      messagesSum: counters.parley_send_batch_messages_sum[''] ?? 0,
+      count: counters.parley_send_batch_messages_count[''] ?? 0,
+    },
   };
 }
 

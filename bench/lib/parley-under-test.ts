@@ -200,16 +200,23 @@ export async function metricValue(url: string, name: string): Promise<number | u
 
 /** A counter's value per label set, summed over the nodes: `{ 'type="event"': 123, … }`. */
 export async function counterByLabels(urls: readonly string[], name: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
+  return (await countersByLabels(urls, [name]))[name] ?? {};
+}
+
+/** Several counters at once, each node's /metrics read once: name → label set → value summed over the nodes. */
+export async function countersByLabels<Name extends string>(urls: readonly string[], names: readonly Name[]): Promise<Record<Name, Record<string, number>>> {
+  const out = Object.fromEntries(names.map((name) => [name, {}])) as Record<Name, Record<string, number>>;
   for (const url of urls) {
     const text = await fetch(`${url}/metrics`).then(
       (r) => r.text(),
       () => '',
     );
     for (const line of text.split('\n')) {
-      if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+      const name = names.find((n) => line.startsWith(`${n}{`) || line.startsWith(`${n} `));
+      if (name === undefined) continue;
       const labels = /\{(.*)\}/.exec(line)?.[1] ?? '';
-      out[labels] = (out[labels] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+      const values: Record<string, number> = out[name];
+      values[labels] = (values[labels] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
     }
   }
   return out;
