@@ -421,9 +421,12 @@ export class ConversationService {
       // Only open, assigned conversations are locked here (in id order, so two batches cannot deadlock): a routing pass
       // locks queued ones in its own order, and the one-by-one path serves the others.
       // Fixed texts with array parameters, prepared once per connection (infra/db/prepared.ts), as are those below.
+      // Each row is locked by its own lookup (a lateral index scan, in the order of the sorted ids): `id = any(...)` gets
+      // a bitmap scan in the generic plan, which cannot mark the index entries of dead row versions as dead, so under a
+      // steady stream of updates every batch walked them all again (1,953 buffers a call, ADR 16).
       const { rows: locked } = await sql<ConversationRow>`${prepared('send.lock')}
-        select * from conversations where id = any(${ids}::uuid[]) and state = 'open' and assigned_agent_id is not null
-        order by id for update`.execute(trx);
+        select c.* from unnest(${ids}::uuid[]) as i (id)
+        cross join lateral (select * from conversations where id = i.id and state = 'open' and assigned_agent_id is not null for update) c`.execute(trx);
       timing.mark('lock');
       const rows = new Map(locked.map((row) => [row.id, row] as const));
       const leftOut = new Set<string>();
