@@ -1,4 +1,6 @@
-import { WS_CLOSE } from '@parley/protocol';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { WS_CLOSE, WS_PATH } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actors, call, text } from '../../test/rest-client.ts';
 import { storageMode } from '../../test/test-database.ts';
@@ -197,5 +199,36 @@ describe(`realtime gateway (${storageMode})`, () => {
     const { conversationId, consumer, agentWs } = await pair();
     const r = await call(t.server.app, 'sendEvent', { token: consumer.token, params: { conversationId }, body: text('via REST') });
     await agentWs.waitUntil(() => agentWs.events(conversationId).some((e) => e.sequence === r.body.sequence));
+  });
+});
+
+describe(`realtime gateway memory (${storageMode})`, () => {
+  it('keeps nothing of the HTTP request that asked for the upgrade once the connection is open', async () => {
+    const t = await startTestServer();
+    // Weak references to each upgrade request's Fastify request and reply and Node's request and response.
+    const upgrades: Array<WeakRef<object>> = [];
+    t.server.app.addHook('onRequest', (request, reply, done) => {
+      if (request.url === WS_PATH) upgrades.push(new WeakRef(request), new WeakRef(reply), new WeakRef(request.raw), new WeakRef(reply.raw));
+      done();
+    });
+    const baseUrl = await t.server.listen();
+    const client = await WsTestClient.connect(baseUrl);
+    try {
+      const token = await actors(t).adminToken();
+      expect(upgrades).toHaveLength(4);
+      v8.setFlagsFromString('--expose-gc');
+      const gc = vm.runInNewContext('gc') as () => void;
+      // Collected over a few turns (a reference may live in a pending callback for one).
+      for (let i = 0; i < 5 && upgrades.some((r) => r.deref() !== undefined); i++) {
+        await new Promise((resolve) => setImmediate(resolve));
+        gc();
+      }
+      expect(upgrades.filter((r) => r.deref() !== undefined).map((r) => r.deref()?.constructor.name)).toEqual([]);
+      // The connection still works (and reports its socket's errors itself).
+      expect((await client.request({ type: 'auth', token })).ok).toBe(true);
+    } finally {
+      client.close();
+      await t.close();
+    }
   });
 });

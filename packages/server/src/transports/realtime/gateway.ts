@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { type ClientFrame, ClientFrameSchema, type ConversationEvent, PROTOCOL_VERSION, type ServerFrame, toValidationIssues, WS_CLOSE, WS_PATH } from '@parley/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -99,7 +100,9 @@ export class RealtimeGateway {
   }
 
   private accept(socket: WebSocket, request: FastifyRequest): void {
-    const connection = new Connection(socket, request.raw.socket, this.services, this.bus, this.accountFeeds, this.settings, this.metrics, this.logger.child({ connectionId: randomUUID() }));
+    const tcp = request.raw.socket;
+    const connection = new Connection(socket, tcp, this.services, this.bus, this.accountFeeds, this.settings, this.metrics, this.logger);
+    releaseUpgradeRequest(socket, tcp, (error) => connection.failed(error));
     this.connections.add(connection);
     socket.on('close', () => {
       this.connections.delete(connection);
@@ -107,6 +110,20 @@ export class RealtimeGateway {
     });
     void connection.start(request);
   }
+}
+
+/**
+ * Lets go of the HTTP request that asked for the upgrade, of no use once the WebSocket is open. Two references would
+ * otherwise keep it, with its Fastify request and reply, their logger and the request's headers, for the connection's
+ * whole life (about 2 kB of an idle connection's memory, docs/performance.md): @fastify/websocket's error listener on
+ * the WebSocket (which holds them to report an error; the connection reports its errors itself, `onError`) and the
+ * TCP socket's link to the response that was never sent (`detachSocket`, as Node's own server does after a response).
+ */
+function releaseUpgradeRequest(socket: WebSocket, tcp: Socket, onError: (error: Error) => void): void {
+  socket.removeAllListeners('error');
+  socket.on('error', onError);
+  const response = (tcp as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  response?.detachSocket(tcp);
 }
 
 class Connection {
@@ -142,10 +159,24 @@ class Connection {
     private readonly accountFeeds: AccountFeeds,
     private readonly settings: GatewaySettings,
     private readonly metrics: Metrics,
-    private readonly log: Logger,
+    private readonly logger: Logger,
   ) {
     this.bucket = new TokenBucket(settings.ratePerSecond, settings.rateBurst);
     this.id = randomUUID();
+  }
+
+  /**
+   * Logs a line of this connection, with its id. A field of each line rather than a child logger per connection: a
+   * child logger is about half a kilobyte that an idle connection would keep for its life.
+   */
+  private log(level: 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
+    this.logger[level]({ connectionId: this.id, ...fields }, message);
+  }
+
+  /** The socket failed (an unclean disconnect, a protocol error from the peer): it is closed and forgotten. */
+  failed(error: Error): void {
+    this.log('warn', { err: error }, 'socket error');
+    this.socket.terminate();
   }
 
   async start(request: FastifyRequest): Promise<void> {
@@ -155,7 +186,7 @@ class Connection {
         return;
       }
       const text = data.toString();
-      this.inbox = this.inbox.then(() => this.onMessage(text)).catch((error: unknown) => this.log.error({ err: error }, 'frame handling failed'));
+      this.inbox = this.inbox.then(() => this.onMessage(text)).catch((error: unknown) => this.log('error', { err: error }, 'frame handling failed'));
     });
     this.socket.on('pong', () => {
       this.alive = true;
@@ -190,12 +221,14 @@ class Connection {
     }
     this.send({ type: 'hello', protocolVersion: PROTOCOL_VERSION, connectionId: this.id, heartbeatIntervalMs: this.settings.heartbeatIntervalMs, authDeadlineMs: this.settings.authDeadlineMs });
     if (credential) return;
-    this.timers.push(
-      setTimeout(() => {
-        if (!this.principal) this.close(WS_CLOSE.UNAUTHENTICATED, 'authentication deadline passed');
-      }, this.settings.authDeadlineMs),
-    );
+    this.authDeadline = setTimeout(() => {
+      this.authDeadline = undefined;
+      if (!this.principal) this.close(WS_CLOSE.UNAUTHENTICATED, 'authentication deadline passed');
+    }, this.settings.authDeadlineMs);
   }
+
+  /** Closes a connection that has not authenticated in time; let go of once it has (an idle connection keeps no timer it no longer needs). */
+  private authDeadline: NodeJS.Timeout | undefined;
 
   get connectionId(): string {
     return this.id;
@@ -213,10 +246,11 @@ class Connection {
   dispose(): void {
     if (this.liveTimer) clearTimeout(this.liveTimer);
     if (this.principal?.kind === 'user') {
-      this.services.routing.connectionClosed(this.principal, this.id).catch((error: unknown) => this.log.warn({ err: error }, 'recording the disconnect failed'));
+      this.services.routing.connectionClosed(this.principal, this.id).catch((error: unknown) => this.log('warn', { err: error }, 'recording the disconnect failed'));
     }
     for (const timer of this.timers) clearTimeout(timer);
     this.timers = [];
+    clearTimeout(this.authDeadline);
     for (const sub of this.subscriptions.values()) {
       sub.unsubscribe();
       sub.feed.close();
@@ -235,7 +269,7 @@ class Connection {
   }
 
   private terminate(reason: string): void {
-    this.log.info({ reason }, 'terminating connection');
+    this.log('info', { reason }, 'terminating connection');
     this.socket.terminate();
   }
 
@@ -243,7 +277,7 @@ class Connection {
     if (this.socket.readyState !== this.socket.OPEN) return;
     if (this.socket.bufferedAmount > this.settings.maxBufferedBytes) {
       this.metrics.wsSlowConsumerCloses.inc();
-      this.log.warn({ buffered: this.socket.bufferedAmount }, 'closing a slow consumer');
+      this.log('warn', { buffered: this.socket.bufferedAmount }, 'closing a slow consumer');
       this.close(WS_CLOSE.SLOW_CONSUMER, 'reading too slowly: reconnect and resume');
       return;
     }
@@ -273,7 +307,7 @@ class Connection {
 
   private fail(id: string, error: unknown): void {
     const { body, internal } = toErrorBody(error);
-    if (internal) this.log.error({ err: error }, 'realtime request failed');
+    if (internal) this.log('error', { err: error }, 'realtime request failed');
     this.send({ type: 'response', id, ok: false, error: body.error });
   }
 
@@ -365,8 +399,10 @@ class Connection {
   private async authenticate(credential: string): Promise<Principal> {
     const principal = await this.services.auth.authenticate(credential);
     this.principal = principal;
+    clearTimeout(this.authDeadline);
+    this.authDeadline = undefined;
     this.metrics.wsConnections.inc({ kind: principal.kind });
-    this.log.info({ principal: principal.kind, id: principalId(principal), accountId: principal.accountId }, 'realtime connection authenticated');
+    this.log('info', { principal: principal.kind, id: principalId(principal), accountId: principal.accountId }, 'realtime connection authenticated');
     // Close when the access token expires: the client refreshes and resumes.
     try {
       const exp = decodeJwt(credential).exp;
@@ -424,7 +460,7 @@ class Connection {
       this.services.routing
         .liveView(principal.accountId)
         .then((live) => this.send({ type: 'live', live }))
-        .catch((error: unknown) => this.log.warn({ err: error }, 'live view failed'));
+        .catch((error: unknown) => this.log('warn', { err: error }, 'live view failed'));
     }, 250);
   }
 
@@ -443,7 +479,7 @@ class Connection {
       (event: ConversationEvent) => access.seesInternal || event.audience === 'all',
       (event) => this.send({ type: 'event', event }),
       (error) => {
-        this.log.error({ err: error, conversationId }, 'conversation feed failed');
+        this.log('error', { err: error, conversationId }, 'conversation feed failed');
         this.close(WS_CLOSE.GOING_AWAY, 'feed error: reconnect and resume');
       },
       () => this.metrics.wsGapRefills.inc(),
