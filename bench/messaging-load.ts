@@ -40,7 +40,7 @@ import { MESSAGING_USAGE, type MessagingOptions, parseMessagingArgs, UsageError 
 import { buildServerBundle, counterByLabels, countersByLabels, metricValue, type ParleyUnderTest, REPO_ROOT, type Services, startParley, startServices } from './lib/parley-under-test.ts';
 import { formatRatio } from './lib/ratios.ts';
 import { type CommitReference, type EchoReference, measureCommits, measureEcho, measurePubSub, measureRelay, type PubSubReference, type RelayReference } from './lib/references.ts';
-import { formatMs, formatNumber, histogramQuantile, type LatencySummary, slope, summarize, table } from './lib/stats.ts';
+import { bucketsByLe, formatMs, formatNumber, histogramQuantile, type LatencySummary, slope, summarize, table } from './lib/stats.ts';
 import { abortAfterMs, cpuPer1000At, HELD_P99_MS, highestHeld, judgeStep, KEEP_UP_SHARE, type StepOutcome, type StepVerdict } from './lib/step-ladder.ts';
 import { type ResponseFrame, WireClient } from './lib/wire-client.ts';
 
@@ -322,6 +322,8 @@ interface Snapshot {
   database: Record<string, number> | undefined;
   /** The nodes' group-commit histograms (cumulative bucket counts by `le`, and the messages' sum and count). */
   batches: { seconds: Record<string, number>; wait: Record<string, number>; messagesSum: number; count: number };
+  /** The nodes' garbage collections: pause bucket counts by `le` (every kind together) and seconds in all. */
+  gc: { buckets: Record<string, number>; seconds: number };
 }
 
 /** What the server side counted: WebSocket frames by type, and PostgreSQL's own statistics (cluster mode). */
@@ -334,6 +336,8 @@ async function snapshot(nodeUrls: readonly string[], database: pg.Client | undef
       'parley_send_batch_wait_seconds_bucket',
       'parley_send_batch_messages_sum',
       'parley_send_batch_messages_count',
+      'parley_nodejs_gc_duration_seconds_bucket',
+      'parley_nodejs_gc_duration_seconds_sum',
     ]),
     database?.query<Record<string, string>>(
       `select d.xact_commit, d.xact_rollback, d.tup_returned, d.tup_fetched, d.tup_inserted, d.tup_updated, d.blks_hit + d.blks_read as blks, w.wal_records, w.wal_bytes, w.wal_sync
@@ -351,7 +355,16 @@ async function snapshot(nodeUrls: readonly string[], database: pg.Client | undef
       messagesSum: counters.parley_send_batch_messages_sum[''] ?? 0,
       count: counters.parley_send_batch_messages_count[''] ?? 0,
     },
+    gc: { buckets: bucketsByLe(counters.parley_nodejs_gc_duration_seconds_bucket), seconds: Object.values(counters.parley_nodejs_gc_duration_seconds_sum).reduce((a, b) => a + b, 0) },
   };
+}
+
+/** The nodes' garbage collections in the window: how many, their time in all, how many paused over 10 ms, the longest (s, a bucket's bound). */
+function collectionsBetween(before: Snapshot['gc'], after: Snapshot['gc']): StepResult['collections'] {
+  const count = (after.buckets['le="+Inf"'] ?? 0) - (before.buckets['le="+Inf"'] ?? 0);
+  if (count <= 0) return undefined;
+  const upTo10ms = (after.buckets['le="0.01"'] ?? 0) - (before.buckets['le="0.01"'] ?? 0);
+  return { count, ms: (after.seconds - before.seconds) * 1000, over10ms: count - upTo10ms, maxSeconds: histogramQuantile(before.buckets, after.buckets, 1) };
 }
 
 function groupCommitsBetween(before: Snapshot['batches'], after: Snapshot['batches']): StepResult['groupCommits'] {
@@ -468,6 +481,8 @@ interface StepResult extends StepOutcome, StepVerdict {
   serverCounts: { framesOutPerMessage: Record<string, number>; framesInPerMessage: Record<string, number>; databasePerMessage: Record<string, number> | undefined };
   /** The nodes' group commits in the window: how many, their mean size, and quantiles (s) of their duration and of their oldest send's wait. */
   groupCommits: { count: number; meanMessages: number; p50Seconds: number; p99Seconds: number; maxSeconds: number; waitP99Seconds: number } | undefined;
+  /** The nodes' garbage collections in the window (each pauses the node's event loop: a batch waits it out). */
+  collections: { count: number; ms: number; over10ms: number; maxSeconds: number } | undefined;
   errors: Record<string, number>;
   drainMs: number;
   gate: Gate;
@@ -724,6 +739,7 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
       databasePerMessage: after?.database ? perMessage(before.database, after.database, ackedInWindow) : undefined,
     },
     groupCommits: after ? groupCommitsBetween(before.batches, after.batches) : undefined,
+    collections: after ? collectionsBetween(before.gc, after.gc) : undefined,
     errors: Object.fromEntries(errors),
     drainMs,
     gate,
@@ -1396,6 +1412,12 @@ async function main(): Promise<void> {
         const le = (seconds: number) => (Number.isFinite(seconds) ? `≤ ${formatMs(seconds * 1000)}` : '> 1,000');
         lines.push(
           `    group commits: ${formatNumber(g.count)} (${formatNumber(g.meanMessages, 1)} sends each); storing p50 ${le(g.p50Seconds)}, p99 ${le(g.p99Seconds)}, max ${le(g.maxSeconds)} ms; oldest send's wait p99 ${le(g.waitP99Seconds)} ms`,
+        );
+      }
+      const c = r.collections;
+      if (c) {
+        lines.push(
+          `    node garbage collection: ${formatNumber(c.count)} collections, ${formatNumber(c.ms)} ms in all (${formatNumber((c.ms / (r.measuredSeconds * 1000)) * 100, 1)}% of the step); ${formatNumber(c.over10ms)} paused over 10 ms, the longest ${Number.isFinite(c.maxSeconds) ? `≤ ${formatMs(c.maxSeconds * 1000)}` : '> 1,000'} ms`,
         );
       }
       lines.push(`    errors: ${Object.keys(r.errors).length === 0 ? 'none' : JSON.stringify(r.errors)}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatMs, histogramQuantile, percentile, slope, summarize, table } from './stats.ts';
+import { bucketsByLe, formatMs, histogramQuantile, percentile, slope, summarize, table } from './stats.ts';
 
 describe('percentile', () => {
   it('is the nearest rank: the smallest value with at least p% of the samples at or below it', () => {
@@ -76,5 +76,15 @@ describe('histogramQuantile', () => {
     expect(histogramQuantile(before, after, 1)).toBe(0.1);
     expect(histogramQuantile(after, { ...after, 'le="+Inf"': 111 }, 1)).toBe(Number.POSITIVE_INFINITY);
     expect(histogramQuantile(after, after, 0.5)).toBeNaN();
+  });
+});
+
+describe('bucketsByLe', () => {
+  it('sums a labelled histogram over its other labels, bucket by bucket', () => {
+    const counts = { 'kind="minor",le="0.01"': 7, 'kind="minor",le="+Inf"': 9, 'kind="major",le="0.01"': 1, 'kind="major",le="+Inf"': 3 };
+    expect(bucketsByLe(counts)).toEqual({ 'le="0.01"': 8, 'le="+Inf"': 12 });
+    // Read as one histogram: 8 of the 12 pauses took at most 10 ms, the longest more than the last bound.
+    expect(histogramQuantile({}, bucketsByLe(counts), 0.5)).toBe(0.01);
+    expect(histogramQuantile({}, bucketsByLe(counts), 1)).toBe(Number.POSITIVE_INFINITY);
   });
 });

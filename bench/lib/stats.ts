@@ -92,3 +92,16 @@ export function table(rows: readonly (readonly string[])[]): string {
   }
   return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ')).join('\n');
 }
+
+/**
+ * A labelled Prometheus histogram's cumulative bucket counts (keys like `kind="minor",le="0.01"`) summed over its other
+ * labels, by `le` alone: the form `histogramQuantile` reads.
+ */
+export function bucketsByLe(counts: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(counts)) {
+    const le = /le="([^"]+)"/.exec(key)?.[1];
+    if (le !== undefined) out[`le="${le}"`] = (out[`le="${le}"`] ?? 0) + value;
+  }
+  return out;
+}

@@ -6,7 +6,8 @@ const SEND_BATCH_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.
 /** Prometheus metrics of one server instance, served at /metrics. One registry per instance, so tests stay isolated. */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'parley_' });
+  // Garbage collection pauses with buckets where a realtime server feels them (5–100 ms), not prom-client's 1 ms / 10 ms / 100 ms.
+  collectDefaultMetrics({ register: registry, prefix: 'parley_', gcDurationBuckets: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1] });
   return {
     registry,
     httpRequestDuration: new Histogram({
