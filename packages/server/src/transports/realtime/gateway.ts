@@ -115,7 +115,7 @@ export class RealtimeGateway {
 /**
  * Lets go of the HTTP request that asked for the upgrade, of no use once the WebSocket is open. Two references would
  * otherwise keep it, with its Fastify request and reply, their logger and the request's headers, for the connection's
- * whole life (about 2 kB of an idle connection's memory, docs/performance.md): @fastify/websocket's error listener on
+ * whole life (about 4 kB of heap per idle connection, docs/performance.md item 19): @fastify/websocket's error listener on
  * the WebSocket (which holds them to report an error; the connection reports its errors itself, `onError`) and the
  * TCP socket's link to the response that was never sent (`detachSocket`, as Node's own server does after a response).
  */
