@@ -55,6 +55,11 @@ export function slope(points: readonly { x: number; y: number }[]): number {
   return sxx === 0 ? Number.NaN : sxy / sxx;
 }
 
+/** The bucket bound of a Prometheus histogram's label set (`le="0.005"` in `kind="minor",le="0.005"`), as written. */
+function leOf(labels: string): string | undefined {
+  return /le="([^"]+)"/.exec(labels)?.[1];
+}
+
 /**
  * A quantile from the growth of a Prometheus histogram between two readings (cumulative counts by `le`, as
  * `counterByLabels` returns them: keys like `le="0.005"`): the upper bound of the first bucket holding at least q of
@@ -62,7 +67,7 @@ export function slope(points: readonly { x: number; y: number }[]): number {
  */
 export function histogramQuantile(before: Record<string, number>, after: Record<string, number>, q: number): number {
   const buckets = Object.keys(after)
-    .map((key) => ({ le: Number(/le="([^"]+)"/.exec(key)?.[1]?.replace('+Inf', 'Infinity')), count: (after[key] ?? 0) - (before[key] ?? 0) }))
+    .map((key) => ({ le: Number(leOf(key)?.replace('+Inf', 'Infinity')), count: (after[key] ?? 0) - (before[key] ?? 0) }))
     .filter((b) => !Number.isNaN(b.le))
     .sort((x, y) => x.le - y.le);
   const total = buckets.at(-1)?.count ?? 0;
@@ -100,7 +105,7 @@ export function table(rows: readonly (readonly string[])[]): string {
 export function bucketsByLe(counts: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [key, value] of Object.entries(counts)) {
-    const le = /le="([^"]+)"/.exec(key)?.[1];
+    const le = leOf(key);
     if (le !== undefined) out[`le="${le}"`] = (out[`le="${le}"`] ?? 0) + value;
   }
   return out;

@@ -1,3 +1,10 @@
+/** What one batch was: its items, how long the oldest of them waited for it to start, how long it took (ms). */
+export interface BatchReport {
+  size: number;
+  waitedMs: number;
+  storedMs: number;
+}
+
 /**
  * Group commit: work submitted while a batch is being stored waits for it, then goes as the next batch, so concurrent
  * writers share one transaction (one commit, one WAL flush) instead of queueing for one each. Nothing waits for a timer
@@ -6,13 +13,6 @@
  * queries complete without returning to the event loop: a batch stored in microtasks right away would always be
  * alone. One batch runs at a time, in submission order, so items submitted one after the other keep their order.
  */
-/** What one batch was: its items, how long the oldest of them waited for it to start, how long it took (ms). */
-export interface BatchReport {
-  size: number;
-  waitedMs: number;
-  storedMs: number;
-}
-
 export class GroupCommit<Item, Result> {
   private readonly waiting: Array<{ item: Item; at: number; resolve: (result: Result) => void; reject: (error: unknown) => void }> = [];
   private running = false;
