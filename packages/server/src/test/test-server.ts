@@ -35,7 +35,9 @@ export interface TestServer {
  * A real Parley server on a fresh database (embedded or PostgreSQL, as the suite runs). With `listen: false` it is
  * driven through `server.app.inject()`.
  */
-export async function startTestServer(options: { listen?: boolean; env?: Record<string, string>; clock?: Clock; logLevel?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { listen?: boolean; env?: Record<string, string>; clock?: Clock; logLevel?: string /** PostgreSQL's pool (embedded mode has one session). */; poolSize?: number } = {},
+): Promise<TestServer> {
   const filesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-files-'));
   const config = loadConfig({
     PORT: '0',
@@ -54,7 +56,8 @@ export async function startTestServer(options: { listen?: boolean; env?: Record<
     ...options.env,
   });
   const db = await createTestDatabase();
-  const server = await createServer(config, { databaseOptions: db.options, logger: createLogger({ level: config.log.level as 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
+  const databaseOptions = options.poolSize && db.options.mode === 'postgres' ? { ...db.options, poolSize: options.poolSize } : db.options;
+  const server = await createServer(config, { databaseOptions, logger: createLogger({ level: config.log.level as 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
   const bootstrap = server.bootstrap;
   if (!bootstrap) throw new Error('test server did not bootstrap an account');
   const baseUrl = options.listen ? await server.listen() : 'http://localhost';

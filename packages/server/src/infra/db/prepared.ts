@@ -6,8 +6,10 @@ import type pg from 'pg';
  *
  * The `pg` driver sends every statement unnamed, so PostgreSQL parses and plans it again each time: on the send path
  * that was a third of PostgreSQL's statement time (pg_stat_statements, docs/performance.md). A statement whose text
- * never changes (its lists passed as array parameters, `= any($1::uuid[])`, `unnest(...)`) can be prepared once per
- * connection instead and then only bound and executed, with a plan PostgreSQL caches.
+ * never changes (its lists passed as one JSON parameter, `json_array_elements_text($1::json)`,
+ * `json_to_recordset($1::json)`) can be prepared once per connection instead and then only bound and executed, with a
+ * generic plan PostgreSQL keeps. Not arrays: PostgreSQL sees an array's length, finds a plan for it cheaper than the
+ * generic one, and plans again at every execution (ADR 16).
  *
  * A statement opts in by starting with `prepared('name')`, a comment naming it; `prepareNamedStatements` makes every
  * client of a pool send such statements under that name. A name must always go with the same text: the driver

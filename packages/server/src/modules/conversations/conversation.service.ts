@@ -423,10 +423,12 @@ export class ConversationService {
       // Fixed texts with array parameters, prepared once per connection (infra/db/prepared.ts), as are those below.
       // Each row is locked by its own lookup (a lateral index scan, in the order of the sorted ids): `id = any(...)` gets
       // a bitmap scan in the generic plan, which cannot mark the index entries of dead row versions as dead, so under a
-      // steady stream of updates every batch walked them all again (1,953 buffers a call, ADR 16).
+      // steady stream of updates every batch walked them all again (1,953 buffers a call, ADR 16). The ids go as JSON,
+      // whose length the planner does not look into, so the plan for these ids costs what the generic plan costs and
+      // PostgreSQL keeps the generic one: an array's length it does see, and it planned the statement at every batch.
       const { rows: locked } = await sql<ConversationRow>`${prepared('send.lock')}
-        select c.* from unnest(${ids}::uuid[]) as i (id)
-        cross join lateral (select * from conversations where id = i.id and state = 'open' and assigned_agent_id is not null for update) c`.execute(trx);
+        select c.* from json_array_elements_text(${JSON.stringify(ids)}::json) as i (id)
+        cross join lateral (select * from conversations where id = i.id::uuid and state = 'open' and assigned_agent_id is not null for update) c`.execute(trx);
       timing.mark('lock');
       const rows = new Map(locked.map((row) => [row.id, row] as const));
       const leftOut = new Set<string>();

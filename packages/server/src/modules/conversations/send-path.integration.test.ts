@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../core/principal.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
@@ -12,6 +13,21 @@ function message(words: string, clientMessageId?: string) {
   return { ...text(words, clientMessageId), audience: 'all' as const };
 }
 
+/** A conversation assigned to a new agent, each side having written once, routing's passes over. */
+async function assignedIn(t: TestServer, a: ReturnType<typeof actors>, admin: string): Promise<{ conversationId: string; consumer: Principal; agent: Principal; agentId: string }> {
+  const consumer = await a.consumer();
+  const conversationId = await a.conversation(consumer.token);
+  await call(t.server.app, 'sendEvent', { token: consumer.token, params: { conversationId }, body: text('hello') });
+  const agent = await a.createUser(admin, 'agent');
+  const taken = await call(t.server.app, 'takeConversation', { token: agent.token, params: { conversationId } });
+  expect(taken.status).toBe(200);
+  await call(t.server.app, 'sendEvent', { token: agent.token, params: { conversationId }, body: text('Hi, how can I help?') });
+  // Routing's passes for the set-up are over before anything is measured.
+  await t.server.services.routing.settle();
+  const auth = t.server.services.auth;
+  return { conversationId, consumer: await auth.authenticate(consumer.token), agent: await auth.authenticate(agent.token), agentId: agent.id };
+}
+
 describe(`the send path (${storageMode})`, () => {
   let t: TestServer;
   let a: ReturnType<typeof actors>;
@@ -24,19 +40,7 @@ describe(`the send path (${storageMode})`, () => {
   });
   afterAll(() => t.close());
 
-  async function assigned(): Promise<{ conversationId: string; consumer: Principal; agent: Principal; agentId: string }> {
-    const consumer = await a.consumer();
-    const conversationId = await a.conversation(consumer.token);
-    await call(t.server.app, 'sendEvent', { token: consumer.token, params: { conversationId }, body: text('hello') });
-    const agent = await a.createUser(admin, 'agent');
-    const taken = await call(t.server.app, 'takeConversation', { token: agent.token, params: { conversationId } });
-    expect(taken.status).toBe(200);
-    await call(t.server.app, 'sendEvent', { token: agent.token, params: { conversationId }, body: text('Hi, how can I help?') });
-    // Routing's passes for the set-up are over before anything is measured.
-    await t.server.services.routing.settle();
-    const auth = t.server.services.auth;
-    return { conversationId, consumer: await auth.authenticate(consumer.token), agent: await auth.authenticate(agent.token), agentId: agent.id };
-  }
+  const assigned = () => assignedIn(t, a, admin);
 
   it('stores a message in an assigned conversation in a handful of statements', async () => {
     const { conversationId, consumer, agent } = await assigned();
@@ -291,5 +295,36 @@ describe(`the send path (${storageMode})`, () => {
         expect(events.map((e) => e.id)).toEqual([acks[i]?.eventId]);
       }
     });
+  });
+});
+
+describe(`the send path's plans (${storageMode})`, () => {
+  // One connection (PostgreSQL's pool of one; embedded mode has one session): the statements a group commit prepares
+  // and the plans PostgreSQL made for them are all on it.
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ poolSize: 1 });
+  });
+  afterAll(() => t.close());
+
+  it('plans the statements of a group commit once, not at every batch, whatever its size', async () => {
+    const a = actors(t);
+    const admin = await a.adminToken();
+    const list = [];
+    for (let i = 0; i < 4; i++) list.push(await assignedIn(t, a, admin));
+    const conversations = t.server.services.conversations;
+    // Ten group commits of two to four conversations, consumers and agents writing.
+    for (let round = 0; round < 10; round++) {
+      const some = list.slice(0, 2 + (round % 3));
+      await Promise.all(some.map((c, i) => conversations.send(i % 2 === 0 ? c.consumer : c.agent, c.conversationId, message(`round ${round}`))));
+    }
+    const { rows } = await sql<{ name: string; generic_plans: number; custom_plans: number }>`
+      select name, generic_plans, custom_plans from pg_prepared_statements order by name`.execute(t.server.database.db);
+    // PostgreSQL plans a statement's first five executions for their values, then keeps a generic plan unless a plan for
+    // the values looks cheaper: for a list passed as an array (whose length it sees) it always did, so it planned anew
+    // at every batch. Each statement of the batch ran ten times here.
+    expect(rows.map((r) => ({ name: r.name, generic: Number(r.generic_plans) >= 5, custom: Number(r.custom_plans) <= 5 }))).toEqual(
+      ['analytics.facts', 'routing.messages.find', 'routing.messages.update', 'send.lock', 'send.store'].map((name) => ({ name, generic: true, custom: true })),
+    );
   });
 });

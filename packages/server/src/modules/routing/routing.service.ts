@@ -46,6 +46,11 @@ const LIVE_MESSAGES_WINDOW_MS = 5 * 60_000;
 
 type ConversationRow = Awaited<ReturnType<ConversationService['lockForUpdate']>>;
 
+/** What a stored message reads of its conversation's routing row, with its skill's response target. */
+type MessageRouting = Pick<RoutingRow, 'conversation_id' | 'status' | 'skill_id' | 'agent_id' | 'awaiting_since' | 'first_response_at' | 'breached_at'> & {
+  response_target_seconds: number | null;
+};
+
 export interface RoutingOptions {
   /** How often gateways refresh their agents' connections; three missed refreshes make a connection stale. */
   heartbeatMs: number;
@@ -238,11 +243,16 @@ export class RoutingService {
     if (relevant.length === 0) return changed;
     const now = this.clock.now();
     const ids = [...new Set(relevant.map((m) => m.conversation.id))];
-    // Fixed texts with array parameters, prepared once per connection (infra/db/prepared.ts): this runs in every group commit.
-    const { rows: found } = await sql<RoutingRow & { response_target_seconds: number | null }>`${prepared('routing.messages.find')}
-      select r.*, s.response_target_seconds from conversation_routing r left join skills s on s.id = r.skill_id
-      where r.conversation_id = any(${ids}::uuid[])`.execute(trx);
-    const rows = new Map<string, RoutingRow & { response_target_seconds: number | null }>(found.map((r) => [r.conversation_id, r]));
+    // Fixed texts with their lists as JSON, prepared once per connection (infra/db/prepared.ts): this runs in every group
+    // commit. JSON, not arrays, so PostgreSQL keeps one generic plan (ADR 16); lateral lookups that cannot be flattened
+    // into a join (`limit 1`), so that plan probes the index for each id: flattened, the generic plan's 100 ids hashed
+    // and scanned the whole table. Only the columns a message changes or reads: a routing row has a dozen timestamps.
+    const { rows: found } = await sql<MessageRouting>`${prepared('routing.messages.find')}
+      select r.conversation_id, r.status, r.skill_id, r.agent_id, r.awaiting_since, r.first_response_at, r.breached_at, s.response_target_seconds
+      from json_array_elements_text(${JSON.stringify(ids)}::json) as i (id)
+      cross join lateral (select * from conversation_routing where conversation_id = i.id::uuid limit 1) r
+      left join lateral (select response_target_seconds from skills where id = r.skill_id limit 1) s on true`.execute(trx);
+    const rows = new Map<string, MessageRouting>(found.map((r) => [r.conversation_id, r]));
     for (const m of relevant) if (!rows.has(m.conversation.id)) rows.set(m.conversation.id, await this.createRowWithTarget(trx, m.conversation));
     // What each conversation's update sets, after all of its messages in this transaction.
     const updates = new Map<string, { awaiting: Date | null; due: Date | null; clearBreach: boolean; firstResponse: Date | null; queued: boolean }>();
@@ -256,7 +266,7 @@ export class RoutingService {
         const startsQueue = row.status === 'new';
         const target = row.response_target_seconds;
         row.awaiting_since = awaiting;
-        row.response_due_at = target ? new Date(awaiting.getTime() + target * 1000) : null;
+        update.due = target ? new Date(awaiting.getTime() + target * 1000) : null;
         if (startsQueue) {
           row.status = 'queued';
           update.queued = true;
@@ -273,7 +283,7 @@ export class RoutingService {
         // An answer that ends a breach takes the conversation's breach flag off the lists.
         if (row.breached_at !== null) changed.add(conversation.id);
         row.awaiting_since = null;
-        row.response_due_at = null;
+        update.due = null;
         row.breached_at = null;
         update.clearBreach = true;
         if (firstResponse) {
@@ -286,11 +296,22 @@ export class RoutingService {
         });
       }
       update.awaiting = row.awaiting_since;
-      update.due = row.response_due_at;
       updates.set(conversation.id, update);
     }
-    const entries = [...updates];
+    // As the find: the rows as JSON, one generic plan, and the rows reached through the index by their ids.
+    const values = [...updates].map(([id, u]) => ({
+      conversation_id: id,
+      awaiting_since: u.awaiting,
+      response_due_at: u.due,
+      clear_breach: u.clearBreach,
+      first_response_at: u.firstResponse,
+      queued: u.queued,
+    }));
     await sql`${prepared('routing.messages.update')}
+      with v as (
+        select * from json_to_recordset(${JSON.stringify(values)}::json)
+          as v (conversation_id uuid, awaiting_since timestamptz, response_due_at timestamptz, clear_breach boolean, first_response_at timestamptz, queued boolean)
+      )
       update conversation_routing r set
         awaiting_since = v.awaiting_since,
         response_due_at = v.response_due_at,
@@ -302,17 +323,14 @@ export class RoutingService {
         queued_at = case when v.queued then ${now}::timestamptz else r.queued_at end,
         queue_order_at = case when v.queued then ${now}::timestamptz else r.queue_order_at end,
         queue_notice_sent = case when v.queued then false else r.queue_notice_sent end
-      from unnest(
-        ${entries.map(([id]) => id)}::uuid[], ${entries.map(([, u]) => u.awaiting)}::timestamptz[], ${entries.map(([, u]) => u.due)}::timestamptz[],
-        ${entries.map(([, u]) => u.clearBreach)}::boolean[], ${entries.map(([, u]) => u.firstResponse)}::timestamptz[], ${entries.map(([, u]) => u.queued)}::boolean[]
-      ) as v (conversation_id, awaiting_since, response_due_at, clear_breach, first_response_at, queued)
-      where r.conversation_id = v.conversation_id`.execute(trx);
+      from v
+      where r.conversation_id = v.conversation_id and r.conversation_id = any(array(select conversation_id from v))`.execute(trx);
     await this.conversations.recordActivities(trx, activities);
     return changed;
   }
 
   /** For a conversation that predates routing: its new routing row, with its skill's response target. */
-  private async createRowWithTarget(trx: Trx, conversation: ConversationRow): Promise<RoutingRow & { response_target_seconds: number | null }> {
+  private async createRowWithTarget(trx: Trx, conversation: ConversationRow): Promise<MessageRouting> {
     const row = await this.ensureRow(trx, conversation);
     const skill = row.skill_id ? await trx.selectFrom('skills').select('response_target_seconds').where('id', '=', row.skill_id).executeTakeFirst() : undefined;
     return { ...row, response_target_seconds: skill?.response_target_seconds ?? null };
