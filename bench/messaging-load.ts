@@ -35,6 +35,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ConversationSummary, ServerFrame } from '@parley/protocol';
 import { createRestClient, type RestClient } from '@parley/sdk';
 import pg from 'pg';
+import { guard } from '../scripts/cluster/reaper.ts';
 import { allowedCpus, cpuMsOfTrees, cpuTimes, formatLoad, hasTaskset, loadAverage, machineInfo, openFileLimit, raiseOpenFileLimit, settledRss } from './lib/machine.ts';
 import { MESSAGING_USAGE, type MessagingOptions, parseMessagingArgs, UsageError } from './lib/messaging-args.ts';
 import { buildServerBundle, counterByLabels, countersByLabels, metricValue, type ParleyUnderTest, REPO_ROOT, type Services, startParley, startServices } from './lib/parley-under-test.ts';
@@ -930,8 +931,17 @@ async function main(): Promise<void> {
 
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-messaging-'));
   const buildDir = path.join(REPO_ROOT, '.tmp', 'bench', `build-${process.pid}`);
-  cleanups.push(() => fs.rmSync(workDir, { recursive: true, force: true }));
-  cleanups.push(() => fs.rmSync(buildDir, { recursive: true, force: true }));
+  // Deleted by the clean-up, or by the reaper if this process is killed before it runs (scripts/cluster/reaper.ts).
+  const releaseWorkDir = guard({ kind: 'folder', path: workDir });
+  const releaseBuildDir = guard({ kind: 'folder', path: buildDir });
+  cleanups.push(() => {
+    fs.rmSync(workDir, { recursive: true, force: true });
+    releaseWorkDir();
+  });
+  cleanups.push(() => {
+    fs.rmSync(buildDir, { recursive: true, force: true });
+    releaseBuildDir();
+  });
 
   let services: Services | undefined;
   if (options.storage === 'postgres') {

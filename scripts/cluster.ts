@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { type Balancer, httpReady, startBalancer } from './cluster/balancer.ts';
 import { type LocalPostgres, type LocalRedis, startLocalPostgres, startLocalRedis } from './cluster/local-services.ts';
 import { SERVER_NODE_FLAGS } from './cluster/node-flags.ts';
+import { guard } from './cluster/reaper.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER_ENTRY = path.join(ROOT, 'packages/server/src/main.ts');
@@ -66,7 +67,14 @@ function startNode(name: string, port: number, env: NodeJS.ProcessEnv): Node {
   const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', SERVER_ENTRY], { cwd: ROOT, env: { ...env, PORT: String(port), NODE_ID: name }, stdio: ['ignore', 'pipe', 'pipe'] });
   prefixLines(child.stdout, `[${name}]`, process.stdout);
   prefixLines(child.stderr, `[${name}]`, process.stderr);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Stopped in order by the clean-up; killed by the reaper if this script is killed (SIGKILL) first.
+  const release = child.pid === undefined ? () => undefined : guard({ kind: 'process', pid: child.pid, name });
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      release();
+      resolve();
+    }),
+  );
   return { name, port, child, exited };
 }
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { guard } from '../../scripts/cluster/reaper.ts';
 import { pinnedCommand } from './machine.ts';
 
 /** Child processes of the benchmarks: pinned, logged to a file or captured, and never left behind. */
@@ -40,6 +41,8 @@ export function spawnChild(name: string, argv: readonly string[], options: Spawn
   if (fd !== undefined) fs.closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
   alive.add(child);
+  // Killed with its process group by the reaper if the generator is killed (SIGKILL) before it can stop it.
+  const release = guard({ kind: 'process', pid: child.pid, name });
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -51,6 +54,7 @@ export function spawnChild(name: string, argv: readonly string[], options: Spawn
   const exited = new Promise<void>((resolve) =>
     child.once('exit', () => {
       alive.delete(child);
+      release();
       resolve();
     }),
   );

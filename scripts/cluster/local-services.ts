@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { guard } from './reaper.ts';
 
 /**
  * Throw-away PostgreSQL and Redis instances for a local cluster and for the cluster failure tests: each in its own
@@ -83,6 +84,8 @@ export async function startLocalPostgres(options: { port?: number } = {}): Promi
   const bin = postgresBinDir();
   const port = options.port ?? (await freePort());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-pg-'));
+  // Stopped and deleted by destroy(), or by the reaper if this process dies first (pg_ctl's server outlives it).
+  const releaseDir = guard({ kind: 'folder', path: dir });
   const asPostgres = isRoot();
   if (asPostgres) execFileSync('chown', ['postgres:postgres', dir]);
   const run = (program: string, args: string[]) => {
@@ -90,6 +93,7 @@ export async function startLocalPostgres(options: { port?: number } = {}): Promi
     execFileSync(command as string, argv as string[], { stdio: ['ignore', 'ignore', 'pipe'] });
   };
   const data = path.join(dir, 'data');
+  const releaseServer = guard({ kind: 'postgres', dataDir: data });
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let running = false;
@@ -112,6 +116,8 @@ export async function startLocalPostgres(options: { port?: number } = {}): Promi
         await instance.stop();
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
+        releaseServer();
+        releaseDir();
       }
     },
   };
@@ -136,7 +142,9 @@ export interface LocalRedis {
 export async function startLocalRedis(options: { port?: number } = {}): Promise<LocalRedis> {
   const port = options.port ?? (await freePort());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-redis-'));
+  const releaseDir = guard({ kind: 'folder', path: dir });
   let child: ChildProcess | undefined;
+  let releaseServer: (() => void) | undefined;
   const killOnExit = () => child?.kill('SIGKILL');
   const instance: LocalRedis = {
     url: `redis://127.0.0.1:${port}`,
@@ -152,6 +160,8 @@ export async function startLocalRedis(options: { port?: number } = {}): Promise<
       });
       child = started;
       process.once('exit', killOnExit);
+      // The exit handler above does not run on SIGKILL; the reaper does.
+      if (started.pid !== undefined) releaseServer = guard({ kind: 'process', pid: started.pid, name: 'redis-server' });
       await waitUntil('Redis', () => tcpAnswers(port, 'PING\r\n', '+PONG'), 10_000);
     },
     async stop() {
@@ -159,6 +169,8 @@ export async function startLocalRedis(options: { port?: number } = {}): Promise<
       if (!current) return;
       child = undefined;
       process.off('exit', killOnExit);
+      releaseServer?.(); // stopped here (a SIGTERM it acts on at once)
+      releaseServer = undefined;
       if (current.exitCode !== null || current.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
       current.kill('SIGTERM');
@@ -169,6 +181,7 @@ export async function startLocalRedis(options: { port?: number } = {}): Promise<
         await instance.stop();
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
+        releaseDir();
       }
     },
   };
