@@ -5,6 +5,7 @@ import { createInProcessBus } from './infra/bus/in-process-bus.ts';
 import { createRedisBus } from './infra/bus/redis-bus.ts';
 import type { EventBus } from './infra/bus/event-bus.ts';
 import { type Database, type DatabaseOptions, openDatabase } from './infra/db/database.ts';
+import { EmbeddedVacuum } from './infra/db/embedded-vacuum.ts';
 import { createLogger, type Logger } from './infra/telemetry/logger.ts';
 import { createMetrics, type Metrics } from './infra/telemetry/metrics.ts';
 import { type BootstrapResult, bootstrapFirstAccount } from './modules/accounts/index.ts';
@@ -119,6 +120,9 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   rollUp?.unref();
   services.jobs.start();
   services.searchIndexUpkeep.start(config.search.indexUpkeepIntervalMs);
+  // PGlite has no autovacuum; PostgreSQL's own does this in cluster mode.
+  const embeddedVacuum = database.mode === 'embedded' ? new EmbeddedVacuum(database.db, metrics, logger) : undefined;
+  embeddedVacuum?.start(config.embeddedVacuumIntervalMs);
 
   let closing: Promise<void> | undefined;
   return {
@@ -140,6 +144,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         if (rollUp) clearInterval(rollUp);
         await services.jobs.stop();
         await services.searchIndexUpkeep.stop();
+        await embeddedVacuum?.stop();
         await gateway.drain();
         // Requests in flight get half the grace period; then every connection still open is cut, including sockets
         // that never sent a request (a browser's preconnect), which Node would otherwise keep for its 60 s headers

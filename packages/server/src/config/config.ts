@@ -95,6 +95,14 @@ const EnvSchema = z.object({
     .min(0)
     .default(1_000)
     .describe("How often the search index's pending list is moved into the index, off the send path; 0 leaves it to PostgreSQL (a message commit then pays for it)."),
+  EMBEDDED_VACUUM_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(30_000)
+    .describe(
+      "Embedded mode: how often the tables are checked and, where PostgreSQL's autovacuum rules ask for it, vacuumed or analysed (PGlite has no autovacuum). 0: never. Cluster mode leaves this to PostgreSQL.",
+    ),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000).describe('How long a webhook receiver has to answer one delivery.'),
   WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(1).default(30_000).describe('Delay before the first retry of a failed delivery; doubled at each further attempt (at most an hour).'),
   CHANNEL_RETRY_BASE_MS: z.coerce.number().int().min(10).default(5_000).describe('First retry delay of a message a channel provider failed to take (doubling, at most a minute).'),
@@ -123,6 +131,8 @@ export interface Config {
   realtime: { heartbeatIntervalMs: number; authDeadlineMs: number; ratePerSecond: number; rateBurst: number; maxBufferedBytes: number; maxFrameBytes: number };
   routing: { sweepIntervalMs: number; nodeId: string };
   search: { indexUpkeepIntervalMs: number };
+  /** Embedded mode's stand-in for autovacuum (infra/db/embedded-vacuum.ts); 0: off. */
+  embeddedVacuumIntervalMs: number;
   messaging: { minBatchIntervalMs: number };
   channels: { retryBaseMs: number; maxAttempts: number };
   webhooks: { timeoutMs: number; retryBaseMs: number; maxAttempts: number; disableAfterFailures: number; disableMinFailingMs: number };
@@ -176,6 +186,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     routing: { sweepIntervalMs: e.ROUTING_SWEEP_INTERVAL_MS, nodeId: e.NODE_ID ?? `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}` },
     search: { indexUpkeepIntervalMs: e.SEARCH_INDEX_UPKEEP_INTERVAL_MS },
+    embeddedVacuumIntervalMs: e.EMBEDDED_VACUUM_INTERVAL_MS,
     messaging: { minBatchIntervalMs: e.SEND_BATCH_MIN_INTERVAL_MS },
     channels: { retryBaseMs: e.CHANNEL_RETRY_BASE_MS, maxAttempts: e.CHANNEL_MAX_ATTEMPTS },
     webhooks: {

@@ -50,6 +50,8 @@ export async function startTestServer(
     ROUTING_SWEEP_INTERVAL_MS: '0',
     // Likewise the search index's upkeep (services.searchIndexUpkeep.movePending()).
     SEARCH_INDEX_UPKEEP_INTERVAL_MS: '0',
+    // And embedded mode's vacuum (infra/db/embedded-vacuum.ts, run by its own test).
+    EMBEDDED_VACUUM_INTERVAL_MS: '0',
     // Suites create many sessions from one address; the limit has its own test.
     PUBLIC_RATE_LIMIT_PER_MINUTE: '0',
     API_KEY_RATE_LIMIT_PER_MINUTE: '0',

@@ -110,6 +110,13 @@ export function createMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
+    embeddedVacuum: new Histogram({
+      name: 'parley_db_embedded_upkeep_seconds',
+      help: 'Time one vacuum or analyse of a table of the embedded database took (embedded mode has no autovacuum of its own)',
+      labelNames: ['upkeep'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [registry],
+    }),
     searchIndexPendingPages: new Counter({
       name: 'parley_search_index_pending_pages_total',
       help: "Pages of the search index's pending list moved into the index by the upkeep",
