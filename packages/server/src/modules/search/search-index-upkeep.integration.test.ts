@@ -65,6 +65,16 @@ describe(`search index upkeep (${storageMode})`, () => {
     expect(result.rows[0]?.reloptions).toContain('gin_pending_list_limit=16384');
   });
 
+  it("leaves the index's words out of the events' statistics, the costly part of analysing them", async () => {
+    t = await startTestServer();
+    await converse(t, 30);
+    const { db } = t.server.database;
+    await sql`analyze conversation_events`.execute(db);
+    const statistics = async (of: string) => Number((await sql<{ n: string | number }>`select count(*) as n from pg_stats where tablename = ${of}`.execute(db)).rows[0]?.n);
+    expect(await statistics('conversation_events')).toBeGreaterThan(0);
+    expect(await statistics(MESSAGE_SEARCH_INDEX)).toBe(0);
+  });
+
   // Embedded storage has one connection: there is no other node to meet.
   it.skipIf(storageMode === 'embedded')('skips its turn while another node is moving the list, rather than waiting for it', async () => {
     t = await startTestServer();
