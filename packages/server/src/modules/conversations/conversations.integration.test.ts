@@ -1,4 +1,5 @@
 import { ConversationEventSchema } from '@parley/protocol';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actors, call, text } from '../../test/rest-client.ts';
 import { storageMode } from '../../test/test-database.ts';
@@ -155,5 +156,18 @@ describe(`conversations over REST (${storageMode})`, () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.error?.code).toBe('VALIDATION_FAILED');
+  });
+
+  it("keeps no statistics of the events' payloads, which no query filters on and which made analysing them costly", async () => {
+    const consumer = await a.consumer();
+    const conversationId = await a.conversation(consumer.token);
+    for (const words of ['Where is my order?', 'It was due yesterday']) {
+      expect((await call(t.server.app, 'sendEvent', { token: consumer.token, params: { conversationId }, body: text(words) })).status).toBe(201);
+    }
+    const { db } = t.server.database;
+    await sql`analyze conversation_events`.execute(db);
+    const { rows } = await sql<{ attname: string }>`select attname from pg_stats where tablename = 'conversation_events'`.execute(db);
+    expect(rows.map((r) => r.attname)).toContain('conversation_id');
+    expect(rows.map((r) => r.attname)).not.toContain('payload');
   });
 });

@@ -88,4 +88,12 @@ export const conversationsMigrations: Record<string, Migration> = {
       await sql`alter table conversations set (fillfactor = 85)`.execute(db);
     },
   },
+  '2026_12_16_0020_conversation_events_payload_statistics': {
+    async up(db: Kysely<unknown>) {
+      // No query filters on an event's payload, but ANALYZE computed its statistics from 30,000 sampled JSON values:
+      // two thirds of analysing the events (45,000 rows on PostgreSQL 15: 135 ms, 44 ms without), which embedded mode's
+      // vacuum does in its one session, holding every message meanwhile.
+      await sql`alter table conversation_events alter column payload set statistics 0`.execute(db);
+    },
+  },
 };

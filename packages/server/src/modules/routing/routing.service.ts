@@ -246,7 +246,7 @@ export class RoutingService {
     // Fixed texts with their lists as JSON, prepared once per connection (infra/db/prepared.ts): this runs in every group
     // commit. JSON, not arrays, so PostgreSQL keeps one generic plan (ADR 16); lateral lookups that cannot be flattened
     // into a join (`limit 1`), so that plan probes the index for each id: flattened, the generic plan's 100 ids hashed
-    // and scanned the whole table. Only the columns a message changes or reads: a routing row has a dozen timestamps.
+    // and scanned the whole table. Only the columns a message changes or reads: a routing row has eleven timestamps.
     const { rows: found } = await sql<MessageRouting>`${prepared('routing.messages.find')}
       select r.conversation_id, r.status, r.skill_id, r.agent_id, r.awaiting_since, r.first_response_at, r.breached_at, s.response_target_seconds
       from json_array_elements_text(${JSON.stringify(ids)}::json) as i (id)
@@ -298,7 +298,7 @@ export class RoutingService {
       update.awaiting = row.awaiting_since;
       updates.set(conversation.id, update);
     }
-    // As the find: the rows as JSON, one generic plan, and the rows reached through the index by their ids.
+    // As the find, the rows as JSON for one generic plan; the rows to update are named by id (a bitmap scan of the key).
     const values = [...updates].map(([id, u]) => ({
       conversation_id: id,
       awaiting_since: u.awaiting,
