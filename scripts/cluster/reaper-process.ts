@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { ReaperMessage, Remains } from './reaper.ts';
+import { processAlive, type ReaperMessage, type Remains } from './reaper.ts';
 
 /**
  * The reaper of scripts/cluster/reaper.ts: reads what to guard from stdin and, once stdin closes (its parent has
@@ -10,18 +10,9 @@ import type { ReaperMessage, Remains } from './reaper.ts';
 
 const guarded = new Map<number, Remains>();
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function gone(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (alive(pid)) {
+  while (processAlive(pid)) {
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -40,7 +31,7 @@ function signal(pid: number, name: NodeJS.Signals): void {
 async function reap(remains: Remains): Promise<string | undefined> {
   switch (remains.kind) {
     case 'process': {
-      if (!alive(remains.pid)) return undefined;
+      if (!processAlive(remains.pid)) return undefined;
       try {
         process.kill(-remains.pid, 'SIGKILL');
       } catch {
@@ -56,7 +47,7 @@ async function reap(remains: Remains): Promise<string | undefined> {
       } catch {
         return undefined; // not running
       }
-      if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
+      if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return undefined;
       // SIGQUIT: PostgreSQL's immediate shutdown (its backends exit at once, nothing is written).
       signal(pid, 'SIGQUIT');
       if (!(await gone(pid, 10_000))) signal(pid, 'SIGKILL');

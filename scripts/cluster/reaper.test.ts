@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { processAlive } from './reaper.ts';
 
 const FIXTURE = path.join(import.meta.dirname, 'reaper-fixture.ts');
 
@@ -10,15 +11,6 @@ interface Started {
   folder: string;
   postgresDir: string | null;
   postmasterPid: number | null;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
@@ -53,7 +45,7 @@ async function runScript(mode: 'wait' | 'release'): Promise<{ script: ChildProce
   if (!line) throw new Error(`the script failed: ${err}`);
   const started = JSON.parse(line) as Started;
   leftovers.push(() => {
-    for (const pid of [started.sleeperPid, started.postmasterPid]) if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of [started.sleeperPid, started.postmasterPid]) if (pid && processAlive(pid)) process.kill(pid, 'SIGKILL');
     for (const dir of [started.folder, started.postgresDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
   return { script, started, stderr: () => err, closed };
@@ -62,11 +54,11 @@ async function runScript(mode: 'wait' | 'release'): Promise<{ script: ChildProce
 describe('the reaper of scripts that start servers', () => {
   it("stops the script's PostgreSQL and children and deletes its folders when the script is killed with SIGKILL", async () => {
     const { script, started, stderr, closed } = await runScript('wait');
-    expect(started.postmasterPid && alive(started.postmasterPid)).toBe(true);
-    expect(alive(started.sleeperPid)).toBe(true);
+    expect(started.postmasterPid && processAlive(started.postmasterPid)).toBe(true);
+    expect(processAlive(started.sleeperPid)).toBe(true);
     script.kill('SIGKILL');
-    await until('the child is killed', () => !alive(started.sleeperPid));
-    await until('PostgreSQL is stopped', () => !alive(started.postmasterPid ?? 0));
+    await until('the child is killed', () => !processAlive(started.sleeperPid));
+    await until('PostgreSQL is stopped', () => !processAlive(started.postmasterPid ?? 0));
     await until('the folders are deleted', () => !fs.existsSync(started.folder) && !fs.existsSync(started.postgresDir ?? ''));
     // It says what it did, on the stderr it shares with the script, and exits.
     await closed;
@@ -77,7 +69,7 @@ describe('the reaper of scripts that start servers', () => {
   it('leaves alone what the script released before it exited', async () => {
     const { started, closed } = await runScript('release');
     await closed;
-    expect(alive(started.sleeperPid)).toBe(true);
+    expect(processAlive(started.sleeperPid)).toBe(true);
     expect(fs.existsSync(started.folder)).toBe(true);
   });
 });

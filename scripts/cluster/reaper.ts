@@ -60,3 +60,13 @@ export function guard(remains: Remains): () => void {
     send({ op: 'release', id });
   };
 }
+
+/** Whether a process of this pid exists (one we may not signal counts). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
