@@ -35,9 +35,16 @@ export interface TestServer {
  * A real Parley server on a fresh database (embedded or PostgreSQL, as the suite runs). With `listen: false` it is
  * driven through `server.app.inject()`.
  */
-export async function startTestServer(
-  options: { listen?: boolean; env?: Record<string, string>; clock?: Clock; logLevel?: string /** PostgreSQL's pool (embedded mode has one session). */; poolSize?: number } = {},
-): Promise<TestServer> {
+export interface TestServerOptions {
+  listen?: boolean;
+  env?: Record<string, string>;
+  clock?: Clock;
+  logLevel?: string;
+  /** PostgreSQL's pool size (embedded mode has one session whatever this says). */
+  poolSize?: number;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const filesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-files-'));
   const config = loadConfig({
     PORT: '0',

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import { Periodic } from '../timers/periodic.ts';
 import type { Db } from './database.ts';
 
 /**
@@ -48,8 +49,7 @@ export function upkeepFor(activity: TableActivity): Upkeep | undefined {
 }
 
 export class EmbeddedVacuum {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly periodic = new Periodic(() => this.run().catch((error: unknown) => this.log.error({ err: error }, 'embedded database upkeep failed')));
 
   constructor(
     private readonly db: Db,
@@ -59,45 +59,34 @@ export class EmbeddedVacuum {
 
   /** Vacuums and analyses, one at a time, the tables whose activity asks for it. Resolves with what it did. */
   async run(): Promise<Array<{ table: string; upkeep: Upkeep; ms: number }>> {
-    const { rows } = await sql<{ table: string; live: string | number; dead: string | number; modified: string | number; inserted: string | number }>`
+    // int8 counts come back as numbers (database.ts).
+    const { rows } = await sql<TableActivity>`
       select relname as table, n_live_tup as live, n_dead_tup as dead, n_mod_since_analyze as modified, n_ins_since_vacuum as inserted
       from pg_stat_user_tables where schemaname = current_schema() order by relname`.execute(this.db);
     const done: Array<{ table: string; upkeep: Upkeep; ms: number }> = [];
-    for (const row of rows) {
-      const activity = { table: row.table, live: Number(row.live), dead: Number(row.dead), modified: Number(row.modified), inserted: Number(row.inserted) };
+    for (const activity of rows) {
       const upkeep = upkeepFor(activity);
       if (!upkeep) continue;
       const started = performance.now();
-      const table = sql.id(row.table);
+      const table = sql.id(activity.table);
       if (upkeep === 'analyze') await sql`analyze ${table}`.execute(this.db);
       else if (upkeep === 'vacuum') await sql`vacuum ${table}`.execute(this.db);
       else await sql`vacuum (analyze) ${table}`.execute(this.db);
       const ms = performance.now() - started;
       this.metrics.embeddedVacuum.observe({ upkeep }, ms / 1000);
       this.log.info({ ...activity, upkeep, ms: Math.round(ms) }, 'embedded database upkeep');
-      done.push({ table: row.table, upkeep, ms });
+      done.push({ table: activity.table, upkeep, ms });
     }
     return done;
   }
 
   /** Runs `run` every `intervalMs` (one at a time); 0 leaves it to the caller. */
   start(intervalMs: number): void {
-    if (intervalMs <= 0 || this.timer) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.run()
-        .catch((error: unknown) => this.log.error({ err: error }, 'embedded database upkeep failed'))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, intervalMs);
-    this.timer.unref();
+    this.periodic.start(intervalMs);
   }
 
   /** Stops the timer and waits for a run under way. */
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 }

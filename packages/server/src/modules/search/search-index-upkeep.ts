@@ -3,6 +3,7 @@ import type { Db } from '../../infra/db/database.ts';
 import { isInsufficientPrivilege } from '../../infra/db/pg-errors.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import type { Metrics } from '../../infra/telemetry/metrics.ts';
+import { Periodic } from '../../infra/timers/periodic.ts';
 import { MESSAGE_SEARCH_INDEX } from './message-text.ts';
 
 /**
@@ -19,8 +20,7 @@ import { MESSAGE_SEARCH_INDEX } from './message-text.ts';
  * Every node runs it; an advisory lock makes the others skip a turn rather than wait for the one at work.
  */
 export class SearchIndexUpkeep {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly periodic = new Periodic(() => this.turn());
 
   constructor(
     private readonly db: Db,
@@ -46,38 +46,27 @@ export class SearchIndexUpkeep {
 
   /** Runs `movePending` every `intervalMs` (one at a time); 0 leaves it to the caller. */
   start(intervalMs: number): void {
-    if (intervalMs <= 0 || this.timer) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.movePending()
-        .then((pages) => {
-          if (pages) this.log.debug({ pages }, 'moved the search index pending list');
-        })
-        .catch((error: unknown) => {
-          if (isInsufficientPrivilege(error)) {
-            // Not the index's owner (the nodes connect as another role than the one that migrated): inserts do the
-            // move as PostgreSQL does by default. Said once, not every second.
-            this.log.warn({ err: error }, 'search index upkeep needs to own the index; leaving the pending list to PostgreSQL');
-            this.stopTimer();
-            return;
-          }
-          this.log.error({ err: error }, 'search index upkeep failed');
-        })
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, intervalMs);
-    this.timer.unref();
+    this.periodic.start(intervalMs);
   }
 
   /** Stops the timer and waits for a move under way. */
-  async stop(): Promise<void> {
-    this.stopTimer();
-    await this.running;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
-  private stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+  private async turn(): Promise<void> {
+    try {
+      const pages = await this.movePending();
+      if (pages) this.log.debug({ pages }, 'moved the search index pending list');
+    } catch (error) {
+      if (isInsufficientPrivilege(error)) {
+        // Not the index's owner (the nodes connect as another role than the one that migrated): inserts do the
+        // move as PostgreSQL does by default. Said once, not every second.
+        this.log.warn({ err: error }, 'search index upkeep needs to own the index; leaving the pending list to PostgreSQL');
+        this.periodic.cancel();
+        return;
+      }
+      this.log.error({ err: error }, 'search index upkeep failed');
+    }
   }
 }
