@@ -20,7 +20,10 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
   const prefix = options.prefix ?? 'parley:';
   const log = options.logger;
   const common = { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2_000) };
-  const publisher = new Redis(options.url, { ...common, connectionName: 'parley-pub' });
+  // The publisher pipelines: a group commit publishes an event per stored message and a summary per conversation in
+  // one turn of the event loop, and ioredis then writes them to the socket together (one write, not one a command)
+  // and reads their replies together. Order is kept: one connection, commands in the order they were issued.
+  const publisher = new Redis(options.url, { ...common, connectionName: 'parley-pub', enableAutoPipelining: true });
   const subscriber = new Redis(options.url, { ...common, connectionName: 'parley-sub' });
   const handlers = new Map<string, Set<BusHandler>>();
   const resyncListeners = new Set<() => void>();
