@@ -7,12 +7,15 @@
  *
  * This process and its throw-away Redis are pinned to one CPU (taskset, when there is one), as a node and its Redis
  * are in `bench:messaging`. Three publishers take turns, `--rounds` times each, on the same Redis:
- *   1. Parley's bus (infra/bus/redis-bus.ts, the product's code): publish a burst of `conversation_event` messages on
- *      one topic it subscribes to, wait until all arrived, again;
+ *   1. Parley's bus (infra/bus/redis-bus.ts, the product's code), two nodes' buses in this process subscribed to one
+ *      topic (a consumer on node A, its agent on node B): A publishes a burst of `conversation_event` messages, its
+ *      own subscriber gets them at once, B through Redis; wait until B has all, again. Redis also sends them back to
+ *      A, which drops them unread;
  *   2. raw ioredis, one command written at a time (the library's default) — the reference for what pipelining saves;
  *   3. raw ioredis with auto-pipelining (commands issued in one turn written together).
  * Printed per publisher: messages per second and CPU microseconds per message (this process: publish, receive,
- * parse; and Redis's own), the medians over the rounds, then each round. Redis's CPU is read from /proc.
+ * parse; and Redis's own), the medians over the rounds, then each round. Redis's CPU is read from /proc. The raw
+ * publishers have one subscriber, so Redis sends each message once; Parley's two, so it sends each twice.
  */
 import { parseArgs } from 'node:util';
 import type { ConversationEvent } from '@parley/protocol';
@@ -80,24 +83,29 @@ function eventMessage(sequence: number): BusMessage {
   return { kind: 'conversation_event', accountId: '5a0d3f7e-1c2b-4e8a-9f6d-3b2a1c0d9e8f', conversationId: event.conversationId, event };
 }
 
+/** Two nodes' buses in this process, both subscribed to the topic (a consumer on one node, its agent on the other). */
 async function parleyBus(url: string): Promise<Publisher> {
   const logger = createLogger({ level: 'silent' });
-  const bus = await createRedisBus({ url, logger, onHandlerError: (error) => logger.error({ err: error }) });
+  const onHandlerError = (error: unknown) => logger.error({ err: error });
+  const [nodeA, nodeB] = await Promise.all([createRedisBus({ url, logger, onHandlerError }), createRedisBus({ url, logger, onHandlerError })]);
   let received = 0;
-  bus.subscribe(TOPIC, () => {
+  nodeA.subscribe(TOPIC, () => {});
+  nodeB.subscribe(TOPIC, () => {
     received += 1;
   });
-  await bus.ready();
+  await Promise.all([nodeA.ready(), nodeB.ready()]);
   let sequence = 0;
   return {
-    name: "Parley's bus (redis-bus.ts)",
+    name: "Parley's bus, node A to A and B",
     async burst(count) {
       const publishes: Promise<void>[] = [];
-      for (let i = 0; i < count; i++) publishes.push(bus.publish(TOPIC, eventMessage(++sequence)));
+      for (let i = 0; i < count; i++) publishes.push(nodeA.publish(TOPIC, eventMessage(++sequence)));
       await Promise.all(publishes);
     },
     received: () => received,
-    close: () => bus.close(),
+    close: async () => {
+      await Promise.all([nodeA.close(), nodeB.close()]);
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../telemetry/logger.ts';
 import { describeEventBus } from './event-bus.contract.ts';
@@ -70,10 +71,54 @@ describe('redis bus across nodes', () => {
     }
   });
 
+  it('delivers a node’s own messages to its subscribers at once, and once: not again when Redis echoes them', async () => {
+    const prefix = `parley-test-${randomUUID().slice(0, 8)}:`;
+    const nodeA = await createRedisBus({ url: REDIS_URL, prefix, logger, onHandlerError: () => {} });
+    const nodeB = await createRedisBus({ url: REDIS_URL, prefix, logger, onHandlerError: () => {} });
+    try {
+      const onA: BusMessage[] = [];
+      const onB: BusMessage[] = [];
+      nodeA.subscribe('conversation:x', (m) => onA.push(m));
+      nodeB.subscribe('conversation:x', (m) => onB.push(m));
+      await Promise.all([nodeA.ready(), nodeB.ready()]);
+      const published = nodeA.publish('conversation:x', { kind: 'routing_changed', accountId: 'a' });
+      expect(onA).toEqual([{ kind: 'routing_changed', accountId: 'a' }]); // in the publishing turn
+      await published;
+      await expect.poll(() => onB).toEqual([{ kind: 'routing_changed', accountId: 'a' }]);
+      // Redis has sent it back to node A too by now (B got it after A's publish was answered); A dropped it.
+      await nodeB.publish('conversation:x', { kind: 'routing_changed', accountId: 'b' });
+      await expect.poll(() => onA.length).toBe(2);
+      expect(onA).toEqual([
+        { kind: 'routing_changed', accountId: 'a' },
+        { kind: 'routing_changed', accountId: 'b' },
+      ]);
+      expect(onB).toEqual(onA);
+    } finally {
+      await Promise.all([nodeA.close(), nodeB.close()]);
+    }
+  });
+
+  it('reads a message without an origin, as a node of an earlier version publishes it', async () => {
+    const prefix = `parley-test-${randomUUID().slice(0, 8)}:`;
+    const node = await createRedisBus({ url: REDIS_URL, prefix, logger, onHandlerError: () => {} });
+    const earlier = new Redis(REDIS_URL);
+    try {
+      const got: BusMessage[] = [];
+      node.subscribe('conversation:x', (m) => got.push(m));
+      await node.ready();
+      await earlier.publish(`${prefix}conversation:x`, JSON.stringify({ kind: 'routing_changed', accountId: 'a' }));
+      await expect.poll(() => got).toEqual([{ kind: 'routing_changed', accountId: 'a' }]);
+    } finally {
+      earlier.disconnect();
+      await node.close();
+    }
+  });
+
   it('asks subscribers to resync after Redis restarts, and delivers again', async () => {
     const port = await freePort();
     let redis = await startOwnRedis(port);
     const url = `redis://127.0.0.1:${port}`;
+    const publisher = await createRedisBus({ url, logger, onHandlerError: () => {} });
     const bus = await createRedisBus({ url, logger, onHandlerError: () => {} });
     try {
       let resyncs = 0;
@@ -82,17 +127,21 @@ describe('redis bus across nodes', () => {
       });
       const got: BusMessage[] = [];
       bus.subscribe('topic', (m) => got.push(m));
-      await bus.ready();
+      const local: BusMessage[] = [];
+      publisher.subscribe('topic', (m) => local.push(m));
+      await Promise.all([bus.ready(), publisher.ready()]);
 
       await redis.stop();
-      await expect(bus.publish('topic', { kind: 'routing_changed', accountId: 'lost' })).rejects.toThrow();
+      await expect(publisher.publish('topic', { kind: 'routing_changed', accountId: 'lost' })).rejects.toThrow();
       redis = await startOwnRedis(port);
       await expect.poll(() => resyncs, { timeout: 10_000 }).toBe(1);
-      await bus.ready();
-      await bus.publish('topic', { kind: 'routing_changed', accountId: 'after' });
+      await Promise.all([bus.ready(), publisher.ready()]);
+      await publisher.publish('topic', { kind: 'routing_changed', accountId: 'after' });
       await expect.poll(() => got.map((m) => (m.kind === 'routing_changed' ? m.accountId : ''))).toEqual(['after']);
+      // The publishing node's own subscriber did not need Redis: it had both.
+      expect(local.map((m) => (m.kind === 'routing_changed' ? m.accountId : ''))).toEqual(['lost', 'after']);
     } finally {
-      await bus.close();
+      await Promise.all([bus.close(), publisher.close()]);
       await redis.stop();
     }
   });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from '../telemetry/logger.ts';
 import type { BusHandler, BusMessage, EventBus, Unsubscribe } from './event-bus.ts';
@@ -15,6 +16,10 @@ export interface RedisBusOptions {
  * The cluster-mode bus: Redis pub/sub between nodes. Redis keeps no message for a subscriber that is away, so the bus
  * is only the fast path: a publish that fails is logged (the event is committed and subscribers read it from the
  * database), and after a reconnect every resync listener is called so feeds re-read from their last sequence.
+ *
+ * A node's own subscribers get its messages at once, in the publishing turn, as on the in-process bus: not a round
+ * trip through Redis later. Each message goes out with the publishing bus's `origin` as its first field, and a node
+ * drops what comes back with its own origin before parsing it (a node that does not know the field just ignores it).
  */
 export async function createRedisBus(options: RedisBusOptions): Promise<EventBus> {
   const prefix = options.prefix ?? 'parley:';
@@ -26,6 +31,8 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
   const publisher = new Redis(options.url, { ...common, connectionName: 'parley-pub', enableAutoPipelining: true });
   const subscriber = new Redis(options.url, { ...common, connectionName: 'parley-sub' });
   const handlers = new Map<string, Set<BusHandler>>();
+  const origin = randomUUID();
+  const ownMessage = `{"origin":"${origin}",`;
   const resyncListeners = new Set<() => void>();
   let pending: Promise<unknown>[] = [];
   let connectedOnce = false;
@@ -63,17 +70,9 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
         });
     }
   });
-  subscriber.on('message', (channel: string, text: string) => {
-    const topic = channel.slice(prefix.length);
+  const deliver = (topic: string, message: BusMessage) => {
     const set = handlers.get(topic);
     if (!set) return;
-    let message: BusMessage;
-    try {
-      message = JSON.parse(text) as BusMessage;
-    } catch (error) {
-      log.error({ err: error, topic }, 'unreadable bus message');
-      return;
-    }
     for (const handler of [...set]) {
       try {
         handler(message);
@@ -81,6 +80,20 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
         options.onHandlerError(error, topic);
       }
     }
+  };
+  subscriber.on('message', (channel: string, text: string) => {
+    if (text.startsWith(ownMessage)) return; // delivered here when it was published
+    const topic = channel.slice(prefix.length);
+    if (!handlers.has(topic)) return;
+    let message: BusMessage;
+    try {
+      const { origin: _origin, ...rest } = JSON.parse(text) as BusMessage & { origin?: string };
+      message = rest as BusMessage;
+    } catch (error) {
+      log.error({ err: error, topic }, 'unreadable bus message');
+      return;
+    }
+    deliver(topic, message);
   });
 
   await Promise.all([publisher.connect(), subscriber.connect()]);
@@ -96,8 +109,9 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
 
   return {
     async publish(topic: string, message: BusMessage) {
+      deliver(topic, message);
       try {
-        await publisher.publish(prefix + topic, JSON.stringify(message));
+        await publisher.publish(prefix + topic, `${ownMessage}${JSON.stringify(message).slice(1)}`);
       } catch (error) {
         options.onPublishError?.(error, topic);
         throw error;
