@@ -24,6 +24,11 @@ export type BusHandler = (message: BusMessage) => void;
 export type Unsubscribe = () => void;
 
 export interface EventBus {
+  /**
+   * Resolves once this node's own subscribers have the message. A networked bus carries it to the other nodes in the
+   * background and reports a failure itself (log, metric): the message's truth is in the database, and the other
+   * nodes' feeds recover it by sequence.
+   */
   publish(topic: string, message: BusMessage): Promise<void>;
   /** Starts delivering the topic's messages to the handler; `ready()` tells when the subscription is in effect. */
   subscribe(topic: string, handler: BusHandler): Unsubscribe;

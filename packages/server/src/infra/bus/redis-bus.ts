@@ -36,6 +36,8 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
   const resyncListeners = new Set<() => void>();
   let pending: Promise<unknown>[] = [];
   let connectedOnce = false;
+  let failingSince: number | undefined;
+  let failedPublishes = 0;
   let lostConnection = false;
 
   for (const [name, client] of [
@@ -110,12 +112,25 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
   return {
     async publish(topic: string, message: BusMessage) {
       deliver(topic, message);
-      try {
-        await publisher.publish(prefix + topic, `${ownMessage}${JSON.stringify(message).slice(1)}`);
-      } catch (error) {
-        options.onPublishError?.(error, topic);
-        throw error;
-      }
+      // Not awaited: what the caller waits for (an acknowledgement to send, say) needs the message stored, which it
+      // is, and delivered here, which it is; waiting for Redis's answer held every acknowledgement of a batch back a
+      // round trip and split it from the sender's own event into another socket write. A failure is counted and
+      // logged here, once an outage; the other nodes' feeds recover the events from the database by sequence.
+      publisher.publish(prefix + topic, `${ownMessage}${JSON.stringify(message).slice(1)}`).then(
+        () => {
+          if (failingSince === undefined) return;
+          log.warn({ failed: failedPublishes, sinceMs: Date.now() - failingSince }, 'redis bus publishing again');
+          failingSince = undefined;
+          failedPublishes = 0;
+        },
+        (error: unknown) => {
+          options.onPublishError?.(error, topic);
+          failedPublishes += 1;
+          if (failingSince !== undefined) return;
+          failingSince = Date.now();
+          log.error({ err: error, topic }, 'redis bus publish failed: other nodes miss messages until it recovers (their feeds re-read them)');
+        },
+      );
     },
     subscribe(topic: string, handler: BusHandler): Unsubscribe {
       let set = handlers.get(topic);

@@ -1059,7 +1059,7 @@ export class ConversationService {
     if (events.length > 0 && !options.sinksTold) for (const sink of this.sinks) sink.committed?.();
     try {
       // Issued one after the other without waiting for each: a bus keeps the order of one publisher's messages (the
-      // contract), and over Redis a batch's acknowledgements then wait for one round trip, not one per event.
+      // contract). Each resolves once this node's subscribers have it; over Redis the other nodes get it after.
       const publishes: Array<Promise<void>> = [];
       for (const event of events) {
         const accountId = summary?.accountId ?? options.accountId ?? (await this.accountOf(event.conversationId));
