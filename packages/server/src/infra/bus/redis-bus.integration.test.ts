@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../telemetry/logger.ts';
 import { describeEventBus } from './event-bus.contract.ts';
-import type { BusMessage } from './event-bus.ts';
+import type { BusMessage, EventBus } from './event-bus.ts';
 import { createRedisBus } from './redis-bus.ts';
 
 /** The machine's Redis (CI runs one), unless PARLEY_TEST_REDIS_URL names another. */
@@ -55,11 +55,16 @@ async function startOwnRedis(port: number): Promise<{ stop(): Promise<void> }> {
   };
 }
 
+/** Two nodes' buses on the machine's Redis, sharing a fresh prefix (an installation of their own). */
+async function twoNodes(): Promise<[EventBus, EventBus]> {
+  const prefix = `parley-test-${randomUUID().slice(0, 8)}:`;
+  const node = () => createRedisBus({ url: REDIS_URL, prefix, logger, onHandlerError: () => {} });
+  return [await node(), await node()];
+}
+
 describe('redis bus across nodes', () => {
   it('carries a message published on one node to the subscribers of another', async () => {
-    const prefix = `parley-test-${randomUUID().slice(0, 8)}:`;
-    const nodeA = await createRedisBus({ url: REDIS_URL, prefix, logger, onHandlerError: () => {} });
-    const nodeB = await createRedisBus({ url: REDIS_URL, prefix, logger, onHandlerError: () => {} });
+    const [nodeA, nodeB] = await twoNodes();
     try {
       const got: BusMessage[] = [];
       nodeB.subscribe('conversation:x', (m) => got.push(m));
@@ -72,9 +77,7 @@ describe('redis bus across nodes', () => {
   });
 
   it('delivers a node’s own messages to its subscribers at once, and once: not again when Redis echoes them', async () => {
-    const prefix = `parley-test-${randomUUID().slice(0, 8)}:`;
-    const nodeA = await createRedisBus({ url: REDIS_URL, prefix, logger, onHandlerError: () => {} });
-    const nodeB = await createRedisBus({ url: REDIS_URL, prefix, logger, onHandlerError: () => {} });
+    const [nodeA, nodeB] = await twoNodes();
     try {
       const onA: BusMessage[] = [];
       const onB: BusMessage[] = [];
