@@ -9,10 +9,10 @@
  * are in `bench:messaging`. Three publishers take turns, `--rounds` times each, on the same Redis:
  *   1. Parley's bus (infra/bus/redis-bus.ts, the product's code), two nodes' buses in this process subscribed to one
  *      topic (a consumer on node A, its agent on node B): A publishes a burst of `conversation_event` messages, its
- *      own subscriber gets them at once, B through Redis; wait until B has all, again. Redis also sends them back to
- *      A, which drops them unread;
+ *      own subscriber gets them at once, B through Redis. Redis also sends them back to A, which drops them unread;
  *   2. raw ioredis, one command written at a time (the library's default) — the reference for what pipelining saves;
  *   3. raw ioredis with auto-pipelining (commands issued in one turn written together).
+ * Each publisher publishes a burst, waits until its subscriber has received all of it, and publishes the next.
  * Printed per publisher: messages per second and CPU microseconds per message (this process: publish, receive,
  * parse; and Redis's own), the medians over the rounds, then each round. Redis's CPU is read from /proc. The raw
  * publishers have one subscriber, so Redis sends each message once; Parley's two, so it sends each twice.
@@ -139,10 +139,14 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 async function measure(publisher: Publisher, redisPid: number): Promise<Round> {
+  // Each burst is received before the next is published: Parley's `publish` resolves before Redis has the message,
+  // so without this the loop would flood Redis faster than it delivers (and past its subscriber buffer limit).
   const run = async (bursts: number) => {
-    const target = publisher.received() + bursts * BURST;
-    for (let b = 0; b < bursts; b++) await publisher.burst(BURST);
-    await until(() => publisher.received() >= target);
+    for (let b = 0; b < bursts; b++) {
+      const target = publisher.received() + BURST;
+      await publisher.burst(BURST);
+      await until(() => publisher.received() >= target);
+    }
   };
   await run(Math.max(10, Math.floor(BURSTS / 10))); // warm-up: JIT, connection buffers
   const cpuBefore = process.cpuUsage();

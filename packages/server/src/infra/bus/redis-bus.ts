@@ -26,21 +26,6 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
   const log = options.logger;
   const common = { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2_000) };
   const publisher = new Redis(options.url, { ...common, connectionName: 'parley-pub' });
-  // A group commit publishes an event per stored message and a summary per conversation in one turn of the event
-  // loop. ioredis writes each command to the socket at once; corked for the turn, they leave in one write and Redis
-  // reads them at once (ioredis's auto-pipelining does the same with a pipeline object and a promise more per command,
-  // which cost the nodes more in garbage collection than the writes it saved). Order is kept: one connection.
-  let corked: NodeJS.WritableStream | undefined;
-  const corkForThisTurn = () => {
-    if (corked || publisher.status !== 'ready') return;
-    const stream = publisher.stream;
-    stream.cork();
-    corked = stream;
-    setImmediate(() => {
-      corked = undefined;
-      stream.uncork();
-    });
-  };
   const subscriber = new Redis(options.url, { ...common, connectionName: 'parley-sub' });
   const handlers = new Map<string, Set<BusHandler>>();
   const origin = randomUUID();
@@ -124,7 +109,6 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
   return {
     async publish(topic: string, message: BusMessage) {
       deliver(topic, message);
-      corkForThisTurn();
       // Not awaited: what the caller waits for (an acknowledgement to send, say) needs the message stored, which it
       // is, and delivered here, which it is; waiting for Redis's answer held every acknowledgement of a batch back a
       // round trip and split it from the sender's own event into another socket write. A failure is counted and
