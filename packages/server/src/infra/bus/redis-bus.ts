@@ -112,7 +112,8 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
       // Not awaited: what the caller waits for (an acknowledgement to send, say) needs the message stored, which it
       // is, and delivered here, which it is; waiting for Redis's answer held every acknowledgement of a batch back a
       // round trip and split it from the sender's own event into another socket write. A failure is counted and
-      // logged here, once an outage; the other nodes' feeds recover the events from the database by sequence.
+      // logged here, once an outage; the other nodes' feeds read what they missed from the database at their next
+      // event of the conversation (a gap) or when their own Redis connection comes back (a resync).
       publisher.publish(prefix + topic, `${ownMessage}${JSON.stringify(message).slice(1)}`).then(
         () => {
           if (failingSince === undefined) return;
@@ -125,7 +126,7 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
           failedPublishes += 1;
           if (failingSince !== undefined) return;
           failingSince = Date.now();
-          log.error({ err: error, topic }, 'redis bus publish failed: other nodes miss messages until it recovers (their feeds re-read them)');
+          log.error({ err: error, topic }, 'redis bus publish failed: other nodes get these messages late (from the database, by sequence)');
         },
       );
     },
