@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from '../telemetry/logger.ts';
 import type { BusHandler, BusMessage, EventBus, Unsubscribe } from './event-bus.ts';
+import { TopicHandlers } from './topic-handlers.ts';
 
 export interface RedisBusOptions {
   url: string;
@@ -27,7 +28,7 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
   const common = { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2_000) };
   const publisher = new Redis(options.url, { ...common, connectionName: 'parley-pub' });
   const subscriber = new Redis(options.url, { ...common, connectionName: 'parley-sub' });
-  const handlers = new Map<string, Set<BusHandler>>();
+  const handlers = new TopicHandlers(options.onHandlerError);
   const origin = randomUUID();
   const ownMessage = `{"origin":"${origin}",`;
   const resyncListeners = new Set<() => void>();
@@ -69,17 +70,6 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
         });
     }
   });
-  const deliver = (topic: string, message: BusMessage) => {
-    const set = handlers.get(topic);
-    if (!set) return;
-    for (const handler of [...set]) {
-      try {
-        handler(message);
-      } catch (error) {
-        options.onHandlerError(error, topic);
-      }
-    }
-  };
   subscriber.on('message', (channel: string, text: string) => {
     if (text.startsWith(ownMessage)) return; // delivered here when it was published
     const topic = channel.slice(prefix.length);
@@ -92,7 +82,7 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
       log.error({ err: error, topic }, 'unreadable bus message');
       return;
     }
-    deliver(topic, message);
+    handlers.deliver(topic, message);
   });
 
   await Promise.all([publisher.connect(), subscriber.connect()]);
@@ -108,7 +98,7 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
 
   return {
     async publish(topic: string, message: BusMessage) {
-      deliver(topic, message);
+      handlers.deliver(topic, message);
       // Not awaited: what the caller waits for (an acknowledgement to send, say) needs the message stored, which it
       // is, and delivered here, which it is; waiting for Redis's answer held every acknowledgement of a batch back a
       // round trip and split it from the sender's own event into another socket write. A failure is counted and
@@ -131,18 +121,9 @@ export async function createRedisBus(options: RedisBusOptions): Promise<EventBus
       );
     },
     subscribe(topic: string, handler: BusHandler): Unsubscribe {
-      let set = handlers.get(topic);
-      if (!set) {
-        set = new Set();
-        handlers.set(topic, set);
-        track(subscriber.subscribe(prefix + topic));
-      }
-      set.add(handler);
+      if (handlers.add(topic, handler)) track(subscriber.subscribe(prefix + topic));
       return () => {
-        const current = handlers.get(topic);
-        if (!current?.delete(handler) || current.size > 0) return;
-        handlers.delete(topic);
-        track(subscriber.unsubscribe(prefix + topic));
+        if (handlers.remove(topic, handler)) track(subscriber.unsubscribe(prefix + topic));
       };
     },
     async ready() {
