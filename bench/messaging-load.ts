@@ -31,6 +31,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ConversationSummary, ServerFrame } from '@parley/protocol';
 import { createRestClient, type RestClient } from '@parley/sdk';
@@ -38,7 +39,18 @@ import pg from 'pg';
 import { guard } from '../scripts/cluster/reaper.ts';
 import { allowedCpus, cpuMsOfTrees, cpuTimes, formatLoad, hasTaskset, loadAverage, machineInfo, openFileLimit, raiseOpenFileLimit, settledRss } from './lib/machine.ts';
 import { MESSAGING_USAGE, type MessagingOptions, parseMessagingArgs, UsageError } from './lib/messaging-args.ts';
-import { buildServerBundle, counterByLabels, countersByLabels, metricValue, type ParleyUnderTest, REPO_ROOT, type Services, startParley, startServices } from './lib/parley-under-test.ts';
+import {
+  buildAllocationSampler,
+  buildServerBundle,
+  counterByLabels,
+  countersByLabels,
+  metricValue,
+  type ParleyUnderTest,
+  REPO_ROOT,
+  type Services,
+  startParley,
+  startServices,
+} from './lib/parley-under-test.ts';
 import { formatRatio } from './lib/ratios.ts';
 import { type CommitReference, type EchoReference, measureCommits, measureEcho, measurePubSub, measureRelay, type PubSubReference, type RelayReference } from './lib/references.ts';
 import { bucketsByLe, formatMs, formatNumber, histogramQuantile, type LatencySummary, slope, summarize, table } from './lib/stats.ts';
@@ -433,6 +445,8 @@ interface StepContext {
   /** The CPUs the server side and the generator are pinned to, to see how much of them other processes took. */
   serverCpu: number | undefined;
   generatorCpu: number | undefined;
+  /** The nodes sample their allocations in each measured window (`--alloc-profile`): signalled at its start and end. */
+  allocProfile: boolean;
 }
 
 interface Gate {
@@ -547,6 +561,7 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
     snapshotStart = snapshot(ctx.nodeUrls, ctx.statsClient);
     cpuGeneratorStart = process.cpuUsage();
     loopDelay.enable();
+    if (ctx.allocProfile) for (const pid of ctx.nodePids) process.kill(pid, 'SIGUSR2');
   };
   let cpuServerMs = 0;
   let cpuNodesMs = 0;
@@ -566,6 +581,7 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
     const usage = process.cpuUsage(cpuGeneratorStart);
     cpuGeneratorMs = (usage.user + usage.system) / 1000;
     loopDelay.disable();
+    if (ctx.allocProfile) for (const pid of ctx.nodePids) process.kill(pid, 'SIGUSR2');
   };
 
   let aborted: string | undefined;
@@ -966,6 +982,11 @@ async function main(): Promise<void> {
 
   let entry: { kind: 'bundle'; file: string } | { kind: 'tsx' } = { kind: 'tsx' };
   if (options.server === 'bundle') entry = { kind: 'bundle', file: await buildServerBundle(buildDir) };
+  let allocationSampler: string | undefined;
+  if (options.allocProfile) {
+    fs.mkdirSync(options.allocProfile, { recursive: true });
+    allocationSampler = await buildAllocationSampler(buildDir);
+  }
   log(`starting ${options.nodes} Parley node${options.nodes > 1 ? 's' : ''} (${entry.kind === 'bundle' ? 'prebuilt bundle' : 'tsx'}) …`);
   const serverEnv: Record<string, string> = {
     LOG_LEVEL: 'warn',
@@ -980,6 +1001,7 @@ async function main(): Promise<void> {
     WS_RATE_LIMIT_PER_SECOND: BENCH_WS_RATE_LIMIT,
     WS_RATE_LIMIT_BURST: BENCH_WS_RATE_LIMIT,
     ...options.serverEnv,
+    ...(options.allocProfile ? { PARLEY_ALLOC_PROFILE_DIR: path.resolve(options.allocProfile) } : {}),
   };
   log(`  per-connection frame limit: WS_RATE_LIMIT_PER_SECOND=${serverEnv.WS_RATE_LIMIT_PER_SECOND}, WS_RATE_LIMIT_BURST=${serverEnv.WS_RATE_LIMIT_BURST}`);
   fs.mkdirSync(path.join(workDir, 'data'), { recursive: true });
@@ -992,7 +1014,7 @@ async function main(): Promise<void> {
       dataDir: path.join(workDir, 'data'),
       services,
       env: serverEnv,
-      nodeArgs: options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profile)}`] : [],
+      nodeArgs: [...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profile)}`] : []), ...(allocationSampler ? ['--import', pathToFileURL(allocationSampler).href] : [])],
     },
     (stop) => cleanups.push(stop),
   );
@@ -1189,6 +1211,7 @@ async function main(): Promise<void> {
       stopP99Ms: options.stopP99Ms,
       serverCpu,
       generatorCpu: serverCpu === undefined ? undefined : 1,
+      allocProfile: options.allocProfile !== undefined,
     };
     const concurrency = Math.min(options.concurrency, active.length);
     const announce = (r: StepResult) =>

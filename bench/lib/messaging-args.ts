@@ -48,6 +48,10 @@ export interface MessagingOptions {
   baseline: string | undefined;
   /** Write a V8 CPU profile of each node into this folder (node --cpu-prof), to see where the server's time goes. */
   profile: string | undefined;
+  /** Extra Node.js options for the nodes (after scripts/cluster/node-flags.ts), e.g. `--single-threaded-gc`. */
+  nodeOptions: string[];
+  /** Write what each node allocated in each measured window into this folder (V8's sampling heap profiler). */
+  allocProfile: string | undefined;
   /** Where the JSON results go; default .tmp/bench/messaging-<timestamp>.json. */
   out: string | undefined;
 }
@@ -105,6 +109,8 @@ Output:
   --no-limits             skip the references (ws echo and relay, raw commits, Redis pub/sub)
   --baseline FILE         a previous run's JSON (e.g. one node): this run's ceiling as a ratio of its
   --profile DIR           write each node's CPU profile there (node --cpu-prof)
+  --node-option FLAG      an extra Node.js option for the nodes, e.g. --node-option=--trace-gc (repeatable)
+  --alloc-profile DIR     write what each node allocated in each step there (sampling heap profiler)
   --out FILE              JSON results                 default .tmp/bench/messaging-<timestamp>.json
   --help                  this text`;
 
@@ -201,6 +207,8 @@ export function parseMessagingArgs(argv: readonly string[]): MessagingOptions | 
     serverEnv,
     baseline: values.baseline,
     profile: values.profile,
+    nodeOptions: values['node-option'] ?? [],
+    allocProfile: values['alloc-profile'],
     out: values.out,
   };
 }
@@ -233,6 +241,8 @@ export const MESSAGING_OPTIONS = {
   'server-env': { type: 'string', multiple: true },
   baseline: { type: 'string' },
   profile: { type: 'string' },
+  'node-option': { type: 'string', multiple: true },
+  'alloc-profile': { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;

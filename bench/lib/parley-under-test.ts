@@ -78,6 +78,22 @@ export async function buildServerBundle(outDir: string): Promise<string> {
   return outfile;
 }
 
+/** Bundles bench/lib/allocation-sampler.ts, preloaded into the nodes by `--alloc-profile` (`node --import`). */
+export async function buildAllocationSampler(outDir: string): Promise<string> {
+  const esbuild = await import('esbuild');
+  const outfile = path.join(outDir, 'allocation-sampler.mjs');
+  await esbuild.build({
+    entryPoints: [path.join(REPO_ROOT, 'bench', 'lib', 'allocation-sampler.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile,
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
 export interface Node {
   name: string;
   url: string;

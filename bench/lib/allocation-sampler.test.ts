@@ -1,0 +1,63 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { type SamplingNode, summarise } from './allocation-sampler.ts';
+
+const run = promisify(execFile);
+
+function frame(functionName: string, url: string, selfSize: number, children: SamplingNode[] = []): SamplingNode {
+  return { callFrame: { functionName, url, lineNumber: 9 }, selfSize, children };
+}
+
+describe('the allocation sampler', () => {
+  it('sums what each function allocated itself, and charges library code to the nearest frame of Parley above it', () => {
+    const bundle = 'file:///tmp/build/main.mjs';
+    const profile = {
+      head: frame('(root)', '', 0, [
+        frame('sendTogether', bundle, 1_000, [frame('query', 'file:///repo/node_modules/pg/lib/client.js', 3_000)]),
+        frame('onMessage', bundle, 0, [frame('parse', 'file:///repo/node_modules/zod/index.js', 1_000)]),
+        frame('onStreamRead', 'node:internal/stream_base_commons', 5_000),
+      ]),
+    };
+    const text = summarise(profile, 2_000);
+    expect(text).toContain('allocated (sampled estimate): 0.0 MB in 2.0 s');
+    const [bySelf, byOwn] = text.split("by the nearest frame of Parley's own code:");
+    expect(bySelf?.match(/^.*%\s+(\S+)/gm)?.map((line) => line.replace(/^.*%\s+/, ''))).toEqual(['onStreamRead', 'query', 'sendTogether', 'parse']);
+    expect(byOwn).toMatch(/50\.0%\s+\(no Parley frame\)/);
+    expect(byOwn).toMatch(/40\.0%\s+sendTogether build\/main\.mjs:10/);
+    expect(byOwn).toMatch(/10\.0%\s+onMessage build\/main\.mjs:10/);
+  });
+
+  it('profiles what a process allocates between two SIGUSR2, collected objects included', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-alloc-'));
+    try {
+      const script = path.join(dir, 'allocate.mjs');
+      // Allocates about 40 MB of short-lived arrays between the two signals; almost none of it is alive at the end.
+      fs.writeFileSync(
+        script,
+        `process.kill(process.pid, 'SIGUSR2');
+         setTimeout(() => {
+           let kept = 0;
+           function allocateShortLived() { for (let i = 0; i < 100000; i++) kept += new Array(50).fill(i).length; }
+           allocateShortLived();
+           process.kill(process.pid, 'SIGUSR2');
+           setTimeout(() => {}, 500);
+         }, 200);`,
+      );
+      await run(process.execPath, ['--import', 'tsx', '--import', path.join(import.meta.dirname, 'allocation-sampler.ts'), script], {
+        env: { ...process.env, PARLEY_ALLOC_PROFILE_DIR: dir, PARLEY_ALLOC_PROFILE_LABEL: 'test' },
+      });
+      const written = fs.readdirSync(dir).filter((f) => f.startsWith('test-'));
+      expect(written.map((f) => path.extname(f)).sort()).toEqual(['.heapprofile', '.txt']);
+      const summary = fs.readFileSync(path.join(dir, written.find((f) => f.endsWith('.txt')) as string), 'utf8');
+      const total = Number(summary.match(/allocated \(sampled estimate\): ([\d.]+) MB/)?.[1]);
+      expect(total).toBeGreaterThan(20);
+      expect(summary).toMatch(/by function \(self\):\n\s+[\d.]+ MB\s+[\d.]+%\s+allocateShortLived/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
