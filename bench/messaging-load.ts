@@ -1014,7 +1014,11 @@ async function main(): Promise<void> {
       dataDir: path.join(workDir, 'data'),
       services,
       env: serverEnv,
-      nodeArgs: [...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profile)}`] : []), ...(allocationSampler ? ['--import', pathToFileURL(allocationSampler).href] : [])],
+      nodeArgs: [
+        ...options.nodeOptions,
+        ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profile)}`] : []),
+        ...(allocationSampler ? ['--import', pathToFileURL(allocationSampler).href] : []),
+      ],
     },
     (stop) => cleanups.push(stop),
   );
