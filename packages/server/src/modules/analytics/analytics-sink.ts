@@ -1,6 +1,6 @@
-import { type Insertable, type Selectable, sql, type Transaction } from 'kysely';
+import type { Insertable, Selectable, Transaction } from 'kysely';
 import type { Clock } from '../../core/clock.ts';
-import { prepared } from '../../infra/db/prepared.ts';
+import { preparedStatement } from '../../infra/db/prepared.ts';
 import type { Database } from '../../infra/db/schema.ts';
 import type { ConversationActivity, ConversationEventSink } from '../conversations/index.ts';
 import type { ConversationsTable } from '../conversations/tables.ts';
@@ -9,6 +9,18 @@ import type { AnalyticsEventsTable } from './tables.ts';
 type Trx = Transaction<Database>;
 type ConversationRow = Selectable<ConversationsTable>;
 type Fact = Insertable<AnalyticsEventsTable>;
+
+/**
+ * The facts of a transaction in one INSERT: a fixed text with the rows as one JSON parameter, prepared once per
+ * connection (infra/db/prepared.ts), since it runs in every group commit, whose number of facts varies. $1: the facts.
+ */
+const INSERT_FACTS = preparedStatement(
+  'analytics.facts',
+  `insert into analytics_events (account_id, conversation_id, type, at, skill_id, agent_id, is_bot, channel, device, duration_ms, value, detail)
+  select account_id, conversation_id, type, at, skill_id, agent_id, is_bot, channel, device, duration_ms, value, detail::jsonb
+  from json_to_recordset($1::json) as f (account_id uuid, conversation_id uuid, type text, at timestamptz, skill_id uuid, agent_id uuid,
+    is_bot boolean, channel text, device text, duration_ms bigint, value numeric, detail text)`,
+);
 
 /**
  * Writes the analytics record. Every fact comes from an activity routing records in the transaction of the change
@@ -30,13 +42,7 @@ export class AnalyticsSink implements ConversationEventSink {
     const at = this.clock.now();
     const facts = items.flatMap(({ conversation, activity }) => factsOf(conversation, activity, at));
     if (facts.length === 0) return;
-    // A fixed text with the rows as one JSON parameter, prepared once per connection (infra/db/prepared.ts): this runs
-    // in every group commit, whose number of facts varies.
-    await sql`${prepared('analytics.facts')}
-      insert into analytics_events (account_id, conversation_id, type, at, skill_id, agent_id, is_bot, channel, device, duration_ms, value, detail)
-      select account_id, conversation_id, type, at, skill_id, agent_id, is_bot, channel, device, duration_ms, value, detail::jsonb
-      from json_to_recordset(${JSON.stringify(facts)}::json) as f (account_id uuid, conversation_id uuid, type text, at timestamptz, skill_id uuid, agent_id uuid,
-        is_bot boolean, channel text, device text, duration_ms bigint, value numeric, detail text)`.execute(trx);
+    await INSERT_FACTS.run(trx, [JSON.stringify(facts)]);
   }
 }
 

@@ -25,7 +25,7 @@ import { isSupervisor, type Principal, principalId, requireUser } from '../../co
 import { topics, type EventBus } from '../../infra/bus/event-bus.ts';
 import type { Db } from '../../infra/db/database.ts';
 import { isUniqueViolation } from '../../infra/db/pg-errors.ts';
-import { prepared } from '../../infra/db/prepared.ts';
+import { preparedStatement } from '../../infra/db/prepared.ts';
 import type { Database } from '../../infra/db/schema.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import { assertCanView, canView, principalName, seesInternalEvents, writerRole } from './access.ts';
@@ -35,6 +35,46 @@ import type { ConversationEventsTable, ConversationsTable, EventPayload } from '
 
 type Trx = Transaction<Database>;
 type ConversationRow = Selectable<ConversationsTable>;
+
+/**
+ * The group commit's row locks: the open, assigned conversations of a batch, by one index lookup each in the order of
+ * the sorted ids given as JSON (why, in `sendTogether`). $1: the ids.
+ */
+const SEND_LOCK = preparedStatement<ConversationRow>(
+  'send.lock',
+  `select c.* from json_array_elements_text($1::json) as i (id)
+  cross join lateral (select * from conversations where id = i.id::uuid and state = 'open' and assigned_agent_id is not null for update) c`,
+);
+
+/**
+ * The group commit's store: every check, the sequences and the events of a batch in one statement (why, in
+ * `sendTogether`). $1: the events as JSON, each with its place k among its conversation's sends; $2: the time.
+ */
+const SEND_STORE = preparedStatement<{ id: string; base: number }>(
+  'send.store',
+  `with v as (
+    select * from json_to_recordset($1::json) as v (k int, id uuid, conversation_id uuid, account_id uuid, type text,
+      originator_id uuid, originator_role text, originator_name text, audience text, client_message_id text, payload jsonb)
+  ), refused as (
+    select v.conversation_id from v
+      left join lateral (select true as present from conversation_participants p
+        where p.conversation_id = v.conversation_id and p.participant_id = v.originator_id and p.left_at is null limit 1) p on true
+      left join lateral (select true as resent from conversation_events e
+        where e.conversation_id = v.conversation_id and e.originator_id = v.originator_id and e.client_message_id = v.client_message_id limit 1) e on true
+    where p.present is null or e.resent
+  ), counts as (
+    select conversation_id, count(*)::int as n from v where conversation_id not in (select conversation_id from refused) group by conversation_id
+  ), bumped as (
+    update conversations c set last_seq = c.last_seq + counts.n, updated_at = $2::timestamptz
+    from counts where c.id = counts.conversation_id and c.id = any(array(select conversation_id from counts))
+    returning c.id, c.last_seq - counts.n as base
+  ), stored as (
+    insert into conversation_events (id, conversation_id, account_id, seq, type, originator_id, originator_role, originator_name, audience, client_message_id, payload, created_at)
+    select v.id, v.conversation_id, v.account_id, b.base + v.k, v.type, v.originator_id, v.originator_role, v.originator_name, v.audience, v.client_message_id, v.payload, $2::timestamptz
+    from v join bumped b on b.id = v.conversation_id
+  )
+  select id, base from bumped`,
+);
 
 /** A send waiting for the group commit. */
 interface PendingSend {
@@ -420,15 +460,13 @@ export class ConversationService {
       timing.mark('begin');
       // Only open, assigned conversations are locked here (in id order, so two batches cannot deadlock): a routing pass
       // locks queued ones in its own order, and the one-by-one path serves the others.
-      // Fixed texts with array parameters, prepared once per connection (infra/db/prepared.ts), as are those below.
+      // Fixed texts with their lists as JSON, prepared once per connection (infra/db/prepared.ts), as is the store below.
       // Each row is locked by its own lookup (a lateral index scan, in the order of the sorted ids): `id = any(...)` gets
       // a bitmap scan in the generic plan, which cannot mark the index entries of dead row versions as dead, so under a
       // steady stream of updates every batch walked them all again (1,953 buffers a call, ADR 16). The ids go as JSON,
       // whose length the planner does not look into, so the plan for these ids costs what the generic plan costs and
       // PostgreSQL keeps the generic one: an array's length it does see, and it planned the statement at every batch.
-      const { rows: locked } = await sql<ConversationRow>`${prepared('send.lock')}
-        select c.* from json_array_elements_text(${JSON.stringify(ids)}::json) as i (id)
-        cross join lateral (select * from conversations where id = i.id::uuid and state = 'open' and assigned_agent_id is not null for update) c`.execute(trx);
+      const { rows: locked } = await SEND_LOCK.run(trx, [JSON.stringify(ids)]);
       timing.mark('lock');
       const rows = new Map(locked.map((row) => [row.id, row] as const));
       const leftOut = new Set<string>();
@@ -485,29 +523,7 @@ export class ConversationService {
           payload: a.message.payload,
         };
       });
-      const { rows: bumped } = await sql<{ id: string; base: number }>`${prepared('send.store')}
-        with v as (
-          select * from json_to_recordset(${JSON.stringify(eventRows)}::json) as v (k int, id uuid, conversation_id uuid, account_id uuid, type text,
-            originator_id uuid, originator_role text, originator_name text, audience text, client_message_id text, payload jsonb)
-        ), refused as (
-          select v.conversation_id from v
-            left join lateral (select true as present from conversation_participants p
-              where p.conversation_id = v.conversation_id and p.participant_id = v.originator_id and p.left_at is null limit 1) p on true
-            left join lateral (select true as resent from conversation_events e
-              where e.conversation_id = v.conversation_id and e.originator_id = v.originator_id and e.client_message_id = v.client_message_id limit 1) e on true
-          where p.present is null or e.resent
-        ), counts as (
-          select conversation_id, count(*)::int as n from v where conversation_id not in (select conversation_id from refused) group by conversation_id
-        ), bumped as (
-          update conversations c set last_seq = c.last_seq + counts.n, updated_at = ${now}::timestamptz
-          from counts where c.id = counts.conversation_id and c.id = any(array(select conversation_id from counts))
-          returning c.id, c.last_seq - counts.n as base
-        ), stored as (
-          insert into conversation_events (id, conversation_id, account_id, seq, type, originator_id, originator_role, originator_name, audience, client_message_id, payload, created_at)
-          select v.id, v.conversation_id, v.account_id, b.base + v.k, v.type, v.originator_id, v.originator_role, v.originator_name, v.audience, v.client_message_id, v.payload, ${now}::timestamptz
-          from v join bumped b on b.id = v.conversation_id
-        )
-        select id, base from bumped`.execute(trx);
+      const { rows: bumped } = await SEND_STORE.run(trx, [JSON.stringify(eventRows), now]);
       timing.mark('store');
       if (bumped.length === 0) return { stored: [], summaries: new Map<string, ConversationSummary>() };
       const bases = new Map(bumped.map((b) => [b.id, b.base] as const));

@@ -22,7 +22,7 @@ import { isSupervisor, type Principal, principalId, requireUser } from '../../co
 import type { EventBus } from '../../infra/bus/event-bus.ts';
 import type { Db } from '../../infra/db/database.ts';
 import { isUniqueViolation } from '../../infra/db/pg-errors.ts';
-import { prepared } from '../../infra/db/prepared.ts';
+import { preparedStatement } from '../../infra/db/prepared.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import type { ConversationActivity, ConversationRoutingPort, ConversationService, StoredMessage } from '../conversations/index.ts';
 import { isWithinBusinessHours } from './business-hours.ts';
@@ -50,6 +50,43 @@ type ConversationRow = Awaited<ReturnType<ConversationService['lockForUpdate']>>
 type MessageRouting = Pick<RoutingRow, 'conversation_id' | 'status' | 'skill_id' | 'agent_id' | 'awaiting_since' | 'first_response_at' | 'breached_at'> & {
   response_target_seconds: number | null;
 };
+
+// The two statements of every group commit, fixed texts with their lists as JSON, prepared once per connection
+// (infra/db/prepared.ts). JSON, not arrays, so PostgreSQL keeps one generic plan (ADR 16); lateral lookups that cannot
+// be flattened into a join (`limit 1`), so that plan probes the index for each id: flattened, the generic plan's 100
+// ids hashed and scanned the whole table. Only the columns a message changes or reads: a routing row has eleven
+// timestamps.
+
+/** $1: the conversations' ids. */
+const FIND_MESSAGE_ROUTING = preparedStatement<MessageRouting>(
+  'routing.messages.find',
+  `select r.conversation_id, r.status, r.skill_id, r.agent_id, r.awaiting_since, r.first_response_at, r.breached_at, s.response_target_seconds
+  from json_array_elements_text($1::json) as i (id)
+  cross join lateral (select * from conversation_routing where conversation_id = i.id::uuid limit 1) r
+  left join lateral (select response_target_seconds from skills where id = r.skill_id limit 1) s on true`,
+);
+
+/** $1: each conversation's new values as JSON; $2: the time. The rows to update are named by id (a scan of the key). */
+const UPDATE_MESSAGE_ROUTING = preparedStatement(
+  'routing.messages.update',
+  `with v as (
+    select * from json_to_recordset($1::json)
+      as v (conversation_id uuid, awaiting_since timestamptz, response_due_at timestamptz, clear_breach boolean, first_response_at timestamptz, queued boolean)
+  )
+  update conversation_routing r set
+    awaiting_since = v.awaiting_since,
+    response_due_at = v.response_due_at,
+    idle_warned_at = null,
+    last_activity_at = $2::timestamptz,
+    breached_at = case when v.clear_breach then null else r.breached_at end,
+    first_response_at = coalesce(r.first_response_at, v.first_response_at),
+    status = case when v.queued then 'queued' else r.status end,
+    queued_at = case when v.queued then $2::timestamptz else r.queued_at end,
+    queue_order_at = case when v.queued then $2::timestamptz else r.queue_order_at end,
+    queue_notice_sent = case when v.queued then false else r.queue_notice_sent end
+  from v
+  where r.conversation_id = v.conversation_id and r.conversation_id = any(array(select conversation_id from v))`,
+);
 
 export interface RoutingOptions {
   /** How often gateways refresh their agents' connections; three missed refreshes make a connection stale. */
@@ -243,15 +280,7 @@ export class RoutingService {
     if (relevant.length === 0) return changed;
     const now = this.clock.now();
     const ids = [...new Set(relevant.map((m) => m.conversation.id))];
-    // Fixed texts with their lists as JSON, prepared once per connection (infra/db/prepared.ts): this runs in every group
-    // commit. JSON, not arrays, so PostgreSQL keeps one generic plan (ADR 16); lateral lookups that cannot be flattened
-    // into a join (`limit 1`), so that plan probes the index for each id: flattened, the generic plan's 100 ids hashed
-    // and scanned the whole table. Only the columns a message changes or reads: a routing row has eleven timestamps.
-    const { rows: found } = await sql<MessageRouting>`${prepared('routing.messages.find')}
-      select r.conversation_id, r.status, r.skill_id, r.agent_id, r.awaiting_since, r.first_response_at, r.breached_at, s.response_target_seconds
-      from json_array_elements_text(${JSON.stringify(ids)}::json) as i (id)
-      cross join lateral (select * from conversation_routing where conversation_id = i.id::uuid limit 1) r
-      left join lateral (select response_target_seconds from skills where id = r.skill_id limit 1) s on true`.execute(trx);
+    const { rows: found } = await FIND_MESSAGE_ROUTING.run(trx, [JSON.stringify(ids)]);
     const rows = new Map<string, MessageRouting>(found.map((r) => [r.conversation_id, r]));
     for (const m of relevant) if (!rows.has(m.conversation.id)) rows.set(m.conversation.id, await this.createRowWithTarget(trx, m.conversation));
     // What each conversation's update sets, after all of its messages in this transaction.
@@ -298,7 +327,6 @@ export class RoutingService {
       update.awaiting = row.awaiting_since;
       updates.set(conversation.id, update);
     }
-    // As the find, the rows as JSON for one generic plan; the rows to update are named by id (a bitmap scan of the key).
     const values = [...updates].map(([id, u]) => ({
       conversation_id: id,
       awaiting_since: u.awaiting,
@@ -307,24 +335,7 @@ export class RoutingService {
       first_response_at: u.firstResponse,
       queued: u.queued,
     }));
-    await sql`${prepared('routing.messages.update')}
-      with v as (
-        select * from json_to_recordset(${JSON.stringify(values)}::json)
-          as v (conversation_id uuid, awaiting_since timestamptz, response_due_at timestamptz, clear_breach boolean, first_response_at timestamptz, queued boolean)
-      )
-      update conversation_routing r set
-        awaiting_since = v.awaiting_since,
-        response_due_at = v.response_due_at,
-        idle_warned_at = null,
-        last_activity_at = ${now}::timestamptz,
-        breached_at = case when v.clear_breach then null else r.breached_at end,
-        first_response_at = coalesce(r.first_response_at, v.first_response_at),
-        status = case when v.queued then 'queued' else r.status end,
-        queued_at = case when v.queued then ${now}::timestamptz else r.queued_at end,
-        queue_order_at = case when v.queued then ${now}::timestamptz else r.queue_order_at end,
-        queue_notice_sent = case when v.queued then false else r.queue_notice_sent end
-      from v
-      where r.conversation_id = v.conversation_id and r.conversation_id = any(array(select conversation_id from v))`.execute(trx);
+    await UPDATE_MESSAGE_ROUTING.run(trx, [JSON.stringify(values), now]);
     await this.conversations.recordActivities(trx, activities);
     return changed;
   }
