@@ -1002,6 +1002,7 @@ async function main(): Promise<void> {
     WS_RATE_LIMIT_BURST: BENCH_WS_RATE_LIMIT,
     ...options.serverEnv,
     ...(options.allocProfile ? { PARLEY_ALLOC_PROFILE_DIR: path.resolve(options.allocProfile) } : {}),
+    ...(options.allocProfile && options.allocProfilePromoted ? { PARLEY_ALLOC_PROFILE_PROMOTED: '1' } : {}),
   };
   log(`  per-connection frame limit: WS_RATE_LIMIT_PER_SECOND=${serverEnv.WS_RATE_LIMIT_PER_SECOND}, WS_RATE_LIMIT_BURST=${serverEnv.WS_RATE_LIMIT_BURST}`);
   fs.mkdirSync(path.join(workDir, 'data'), { recursive: true });

@@ -3,6 +3,8 @@
  * heap profiler, keeping the samples of objects already collected, so the profile shows what a node *allocated* in a
  * window (what its garbage collector has to deal with), not what is still alive at its end.
  *
+ * With `PARLEY_ALLOC_PROFILE_PROMOTED=1` only what survived the young generation (below).
+ *
  * The generator marks the window: the first SIGUSR2 starts sampling, the next one stops it and writes
  * `<dir>/<label>-<pid>-<n>.heapprofile` (open it in Chrome DevTools' Memory tab) and `<...>.txt`, the sites that
  * allocated most, by function and by the code they were called from.
@@ -28,6 +30,12 @@ export interface SamplingProfile {
 
 const dir = process.env.PARLEY_ALLOC_PROFILE_DIR;
 const label = process.env.PARLEY_ALLOC_PROFILE_LABEL ?? 'node';
+/**
+ * `PARLEY_ALLOC_PROFILE_PROMOTED=1` (`--alloc-profile-promoted`): leave out the objects a scavenge collected, so the
+ * profile shows what outlived the young generation (promoted, or still young at the window's end): what makes a
+ * scavenge long, since it copies every survivor.
+ */
+const promotedOnly = process.env.PARLEY_ALLOC_PROFILE_PROMOTED === '1';
 /** Bytes between samples: V8's default is 32 kB; smaller sees more sites at more cost. */
 const SAMPLING_INTERVAL = 4096;
 
@@ -46,7 +54,7 @@ if (dir !== undefined) {
         const params: HeapProfiler.StartSamplingParameterType & { includeObjectsCollectedByMajorGC: boolean; includeObjectsCollectedByMinorGC: boolean } = {
           samplingInterval: SAMPLING_INTERVAL,
           includeObjectsCollectedByMajorGC: true,
-          includeObjectsCollectedByMinorGC: true,
+          includeObjectsCollectedByMinorGC: !promotedOnly,
         };
         await session.post('HeapProfiler.startSampling', params);
         sampling = true;
@@ -58,7 +66,7 @@ if (dir !== undefined) {
       count += 1;
       const base = path.join(dir, `${label}-${process.pid}-${count}`);
       writeFileSync(`${base}.heapprofile`, JSON.stringify(profile));
-      writeFileSync(`${base}.txt`, summarise(profile, Date.now() - startedAt));
+      writeFileSync(`${base}.txt`, summarise(profile, Date.now() - startedAt, promotedOnly ? 'allocated and not collected by a scavenge' : 'allocated'));
     });
   });
 }
@@ -69,7 +77,7 @@ function frameName(frame: CallFrame): string {
 }
 
 /** The top sites by bytes allocated in the function itself, and by the first frame of Parley's own code above them. */
-export function summarise(profile: SamplingProfile, ms: number): string {
+export function summarise(profile: SamplingProfile, ms: number, what = 'allocated'): string {
   const self = new Map<string, number>();
   const ownCaller = new Map<string, number>();
   let total = 0;
@@ -93,7 +101,7 @@ export function summarise(profile: SamplingProfile, ms: number): string {
       .map(([name, bytes]) => `${(bytes / 1e6).toFixed(1).padStart(9)} MB ${((100 * bytes) / total).toFixed(1).padStart(5)}%  ${name}`)
       .join('\n');
   return [
-    `allocated (sampled estimate): ${(total / 1e6).toFixed(1)} MB in ${(ms / 1000).toFixed(1)} s`,
+    `${what} (sampled estimate): ${(total / 1e6).toFixed(1)} MB in ${(ms / 1000).toFixed(1)} s`,
     '',
     'by function (self):',
     table(self),

@@ -34,6 +34,14 @@ describe('parseMessagingArgs', () => {
     expect(parseMessagingArgs(['--stop-p99', '250', '--supervise', '0.5'])).toMatchObject({ stopP99Ms: 250, supervise: 0.5 });
   });
 
+  it('passes Node.js options to the nodes and asks them for allocation profiles, promoted objects only if told', () => {
+    expect(parseMessagingArgs(['--node-option=--trace-gc', '--node-option=--single-threaded-gc'])).toMatchObject({ nodeOptions: ['--trace-gc', '--single-threaded-gc'] });
+    expect(parseMessagingArgs([])).toMatchObject({ nodeOptions: [], allocProfile: undefined, allocProfilePromoted: false });
+    expect(parseMessagingArgs(['--alloc-profile', '.tmp/a'])).toMatchObject({ allocProfile: '.tmp/a', allocProfilePromoted: false });
+    expect(parseMessagingArgs(['--alloc-profile', '.tmp/a', '--alloc-profile-promoted'])).toMatchObject({ allocProfilePromoted: true });
+    expect(() => parseMessagingArgs(['--alloc-profile-promoted'])).toThrow(/goes with --alloc-profile/);
+  });
+
   it('keeps the single-rate mode: a numeric rate in consumer messages/s, or max (the closed loop alone)', () => {
     expect(parseMessagingArgs(['--rate', '12.5'])).toMatchObject({ messaging: { kind: 'rate', consumerPerSecond: 12.5 }, duration: 60, warmup: 5 });
     expect(parseMessagingArgs(['--rate', 'max', '--consumers', '10', '--agents', '2', '--concurrency', '50'])).toMatchObject({ messaging: { kind: 'max' }, concurrency: 10, capacity: 5 });

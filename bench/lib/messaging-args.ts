@@ -52,6 +52,8 @@ export interface MessagingOptions {
   nodeOptions: string[];
   /** Write what each node allocated in each measured window into this folder (V8's sampling heap profiler). */
   allocProfile: string | undefined;
+  /** With allocProfile: only what outlived the young generation (what the scavenges copy and promote). */
+  allocProfilePromoted: boolean;
   /** Where the JSON results go; default .tmp/bench/messaging-<timestamp>.json. */
   out: string | undefined;
 }
@@ -109,8 +111,9 @@ Output:
   --no-limits             skip the references (ws echo and relay, raw commits, Redis pub/sub)
   --baseline FILE         a previous run's JSON (e.g. one node): this run's ceiling as a ratio of its
   --profile DIR           write each node's CPU profile there (node --cpu-prof)
-  --node-option FLAG      an extra Node.js option for the nodes, e.g. --node-option=--trace-gc (repeatable)
+  --node-option=FLAG      an extra Node.js option for the nodes, e.g. --node-option=--trace-gc (repeatable; with =)
   --alloc-profile DIR     write what each node allocated in each step there (sampling heap profiler)
+  --alloc-profile-promoted  with --alloc-profile: only what outlived the young generation
   --out FILE              JSON results                 default .tmp/bench/messaging-<timestamp>.json
   --help                  this text`;
 
@@ -151,6 +154,7 @@ export function parseMessagingArgs(argv: readonly string[]): MessagingOptions | 
   const burst = integer(values.burst, 'burst', 0, 0);
   const idle = integer(values.idle, 'idle', 0, 0);
   if (values.rate !== undefined && values.steps !== undefined) throw new UsageError('--rate and --steps exclude each other');
+  if (values['alloc-profile-promoted'] === true && values['alloc-profile'] === undefined) throw new UsageError('--alloc-profile-promoted goes with --alloc-profile DIR');
   const stepDuration = integer(values['step-duration'], 'step-duration', 30);
 
   let messaging: MessagingPlan;
@@ -209,6 +213,7 @@ export function parseMessagingArgs(argv: readonly string[]): MessagingOptions | 
     profile: values.profile,
     nodeOptions: values['node-option'] ?? [],
     allocProfile: values['alloc-profile'],
+    allocProfilePromoted: values['alloc-profile-promoted'] === true,
     out: values.out,
   };
 }
@@ -243,6 +248,7 @@ export const MESSAGING_OPTIONS = {
   profile: { type: 'string' },
   'node-option': { type: 'string', multiple: true },
   'alloc-profile': { type: 'string' },
+  'alloc-profile-promoted': { type: 'boolean' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
