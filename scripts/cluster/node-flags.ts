@@ -10,6 +10,7 @@
  * flight across a scavenge, at the ceiling or in a routing burst), it allocated them straight into the old
  * generation, where they died in milliseconds but kept younger objects alive through every scavenge until the next
  * full collection. Without it, at 2,000 msg/s the node's collections over 10 ms fell from 25–33 to 0–5 in 20 s and
- * the p99 with them; the ceiling did not move (docs/performance.md, item 28). Not allowed in NODE_OPTIONS.
+ * the p99 from 23–39 to 15–26 ms; the ceiling did not move (docs/performance.md, item 28). Not allowed in
+ * NODE_OPTIONS.
  */
 export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64', '--no-allocation-site-pretenuring'];
