@@ -8,11 +8,26 @@ import { type SamplingNode, summarise } from './allocation-sampler.ts';
 
 const run = promisify(execFile);
 
-/** Runs `script` with the sampler preloaded, writing into `dir`. */
-function profile(script: string, dir: string, env: Record<string, string>) {
-  return run(process.execPath, ['--import', 'tsx', '--import', path.join(import.meta.dirname, 'allocation-sampler.ts'), script], {
+/** Gives `test` a fresh folder, deleted after it. */
+async function inTempDir(test: (dir: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-alloc-'));
+  try {
+    await test(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `source` as a script with the sampler preloaded, writing into `dir`; the files written and the summary. */
+async function profileScript(dir: string, source: string, env: Record<string, string>): Promise<{ written: string[]; summary: string }> {
+  const script = path.join(dir, 'script.mjs');
+  fs.writeFileSync(script, source);
+  await run(process.execPath, ['--import', 'tsx', '--import', path.join(import.meta.dirname, 'allocation-sampler.ts'), script], {
     env: { ...process.env, PARLEY_ALLOC_PROFILE_DIR: dir, PARLEY_ALLOC_PROFILE_LABEL: 'test', ...env },
   });
+  const written = fs.readdirSync(dir).filter((f) => f.startsWith('test-'));
+  const summary = written.find((f) => f.endsWith('.txt'));
+  return { written, summary: summary === undefined ? '' : fs.readFileSync(path.join(dir, summary), 'utf8') };
 }
 
 function frame(functionName: string, url: string, selfSize: number, children: SamplingNode[] = []): SamplingNode {
@@ -39,61 +54,50 @@ describe('the allocation sampler', () => {
   });
 
   it('profiles what a process allocates between two SIGUSR2, collected objects included', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-alloc-'));
-    try {
-      const script = path.join(dir, 'allocate.mjs');
+    await inTempDir(async (dir) => {
       // Allocates about 40 MB of short-lived arrays between the two signals; almost none of it is alive at the end.
-      fs.writeFileSync(
-        script,
+      const { written, summary } = await profileScript(
+        dir,
         `process.kill(process.pid, 'SIGUSR2');
-         setTimeout(() => {
-           let kept = 0;
-           function allocateShortLived() { for (let i = 0; i < 100000; i++) kept += new Array(50).fill(i).length; }
-           allocateShortLived();
-           process.kill(process.pid, 'SIGUSR2');
-           setTimeout(() => {}, 500);
-         }, 200);`,
+       setTimeout(() => {
+         let kept = 0;
+         function allocateShortLived() { for (let i = 0; i < 100000; i++) kept += new Array(50).fill(i).length; }
+         allocateShortLived();
+         process.kill(process.pid, 'SIGUSR2');
+         setTimeout(() => {}, 500);
+       }, 200);`,
+        {},
       );
-      await profile(script, dir, {});
-      const written = fs.readdirSync(dir).filter((f) => f.startsWith('test-'));
       expect(written.map((f) => path.extname(f)).sort()).toEqual(['.heapprofile', '.txt']);
-      const summary = fs.readFileSync(path.join(dir, written.find((f) => f.endsWith('.txt')) as string), 'utf8');
       const total = Number(summary.match(/allocated \(sampled estimate\): ([\d.]+) MB/)?.[1]);
       expect(total).toBeGreaterThan(20);
       expect(summary).toMatch(/by function \(self\):\n\s+[\d.]+ MB\s+[\d.]+%\s+allocateShortLived/);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('with PARLEY_ALLOC_PROFILE_PROMOTED=1 leaves out what the young generation collected, and keeps what outlived it', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-alloc-'));
-    try {
-      const script = path.join(dir, 'promote.mjs');
+    await inTempDir(async (dir) => {
       // About 40 MB of short-lived arrays, and 4 MB of arrays kept until the end (they outlive every scavenge).
-      fs.writeFileSync(
-        script,
+      const { summary } = await profileScript(
+        dir,
         `process.kill(process.pid, 'SIGUSR2');
-         const kept = [];
-         setTimeout(() => {
-           let sum = 0;
-           function allocateShortLived() { for (let i = 0; i < 100000; i++) sum += new Array(50).fill(i).length; }
-           function allocateKept() { for (let i = 0; i < 10000; i++) kept.push(new Array(50).fill(i)); }
-           allocateShortLived();
-           allocateKept();
-           allocateShortLived();
-           process.kill(process.pid, 'SIGUSR2');
-           setTimeout(() => { if (kept.length === 0) console.log(sum); }, 500);
-         }, 200);`,
+       const kept = [];
+       setTimeout(() => {
+         let sum = 0;
+         function allocateShortLived() { for (let i = 0; i < 100000; i++) sum += new Array(50).fill(i).length; }
+         function allocateKept() { for (let i = 0; i < 10000; i++) kept.push(new Array(50).fill(i)); }
+         allocateShortLived();
+         allocateKept();
+         allocateShortLived();
+         process.kill(process.pid, 'SIGUSR2');
+         setTimeout(() => { if (kept.length === 0) console.log(sum); }, 500);
+       }, 200);`,
+        { PARLEY_ALLOC_PROFILE_PROMOTED: '1' },
       );
-      await profile(script, dir, { PARLEY_ALLOC_PROFILE_PROMOTED: '1' });
-      const summary = fs.readFileSync(path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.txt')) as string), 'utf8');
       expect(summary).toMatch(/^allocated and not collected by a scavenge \(sampled estimate\): /);
       const share = (fn: string) => Number(summary.match(new RegExp(`([\\d.]+)%\\s+${fn} `))?.[1] ?? 0);
       expect(share('allocateKept')).toBeGreaterThan(50);
       expect(share('allocateShortLived')).toBeLessThan(share('allocateKept') / 4);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

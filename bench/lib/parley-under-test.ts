@@ -4,6 +4,7 @@ import { freePort, type LocalPostgres, type LocalRedis, startLocalPostgres, star
 import { type Child, firstJsonLine, spawnChild } from './child-process.ts';
 import { findProcess, pinTree, rssBytes } from './machine.ts';
 import { SERVER_NODE_FLAGS } from '../../scripts/cluster/node-flags.ts';
+import type { Plugin } from 'esbuild';
 
 /**
  * The server side of the messaging benchmark: Parley node processes (embedded PGlite, or over a throw-away PostgreSQL
@@ -54,44 +55,28 @@ export async function startServices(options: { postgres: boolean; redis: boolean
   return { postgres, redis, pids, stop };
 }
 
-/** Bundles the server (workspace code inlined, npm packages left external) so the nodes run without tsx's loader. */
-export async function buildServerBundle(outDir: string): Promise<string> {
+/** Bundles `entry` into `outfile`, an ES module for Node.js 20. */
+async function bundleForNode(entry: string, outfile: string, plugins: Plugin[] = []): Promise<string> {
   const esbuild = await import('esbuild');
-  const outfile = path.join(outDir, 'main.mjs');
-  await esbuild.build({
-    entryPoints: [SERVER_ENTRY],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile,
-    logLevel: 'error',
-    plugins: [
-      {
-        name: 'npm-packages-external',
-        setup(build) {
-          build.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@parley/') ? undefined : { path: args.path, external: true }));
-        },
-      },
-    ],
-  });
+  await esbuild.build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile, logLevel: 'error', plugins });
   return outfile;
 }
 
+/** Bundles the server (workspace code inlined, npm packages left external) so the nodes run without tsx's loader. */
+export function buildServerBundle(outDir: string): Promise<string> {
+  return bundleForNode(SERVER_ENTRY, path.join(outDir, 'main.mjs'), [
+    {
+      name: 'npm-packages-external',
+      setup(build) {
+        build.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@parley/') ? undefined : { path: args.path, external: true }));
+      },
+    },
+  ]);
+}
+
 /** Bundles bench/lib/allocation-sampler.ts, preloaded into the nodes by `--alloc-profile` (`node --import`). */
-export async function buildAllocationSampler(outDir: string): Promise<string> {
-  const esbuild = await import('esbuild');
-  const outfile = path.join(outDir, 'allocation-sampler.mjs');
-  await esbuild.build({
-    entryPoints: [path.join(REPO_ROOT, 'bench', 'lib', 'allocation-sampler.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile,
-    logLevel: 'error',
-  });
-  return outfile;
+export function buildAllocationSampler(outDir: string): Promise<string> {
+  return bundleForNode(path.join(REPO_ROOT, 'bench', 'lib', 'allocation-sampler.ts'), path.join(outDir, 'allocation-sampler.mjs'));
 }
 
 export interface Node {
