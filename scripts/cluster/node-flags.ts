@@ -6,10 +6,9 @@
  * garbage collection was 16% of a node's time at the benchmark's ceiling, and the ceiling rose 11% with this flag
  * (docs/performance.md). An idle node's young generation stays small: V8 grows it only under allocation pressure.
  *
- * `--no-allocation-site-pretenuring`: once V8 had seen a message path's objects survive (a batch of 256 sends in
- * flight across a scavenge, at the ceiling or in a routing burst), it allocated them straight into the old
- * generation, where they died in milliseconds but kept younger objects alive through every scavenge until the next
- * full collection. Without it, at 2,000 msg/s the node's collections over 10 ms fell from 25–33 to 0–5 in 20 s and
+ * `--no-allocation-site-pretenuring`: once V8 had seen a message path's objects survive (as a large batch in flight
+ * across a scavenge makes them), it allocated them straight into the old generation, where they died in milliseconds
+ * but kept younger objects alive through every scavenge until the next full collection. Without it, at 2,000 msg/s the node's collections over 10 ms fell from 25–33 to 0–5 in 20 s and
  * the p99 from 23–39 to 15–26 ms; the ceiling did not move (docs/performance.md, item 28). Not allowed in
  * NODE_OPTIONS.
  */
