@@ -552,6 +552,10 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
     const b = coreEnd[which];
     return a && b && b.totalMs > a.totalMs ? (b.busyMs - a.busyMs) / (b.totalMs - a.totalMs) : undefined;
   };
+  // The nodes' allocation samplers (`--alloc-profile`) start or stop at each signal: the measured window's edges.
+  const markAllocationWindow = () => {
+    if (ctx.allocProfile) for (const pid of ctx.nodePids) process.kill(pid, 'SIGUSR2');
+  };
   const startRecording = () => {
     recording = true;
     measuredStart = performance.now();
@@ -561,7 +565,7 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
     snapshotStart = snapshot(ctx.nodeUrls, ctx.statsClient);
     cpuGeneratorStart = process.cpuUsage();
     loopDelay.enable();
-    if (ctx.allocProfile) for (const pid of ctx.nodePids) process.kill(pid, 'SIGUSR2');
+    markAllocationWindow();
   };
   let cpuServerMs = 0;
   let cpuNodesMs = 0;
@@ -581,7 +585,7 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
     const usage = process.cpuUsage(cpuGeneratorStart);
     cpuGeneratorMs = (usage.user + usage.system) / 1000;
     loopDelay.disable();
-    if (ctx.allocProfile) for (const pid of ctx.nodePids) process.kill(pid, 'SIGUSR2');
+    markAllocationWindow();
   };
 
   let aborted: string | undefined;

@@ -41,10 +41,15 @@ const promotedOnly = process.env.PARLEY_ALLOC_PROFILE_PROMOTED === '1';
 /** Bytes between samples: V8's default is 32 kB; smaller sees more sites at more cost. */
 const SAMPLING_INTERVAL = 4096;
 
+type Gc = (options: { type: 'minor'; execution: 'sync' }) => void;
+let gc: Gc | undefined;
+
 /** A young-generation collection now (V8's `gc`, exposed for this process only when the sampler is asked for). */
 function scavenge(): void {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as (options: { type: 'minor'; execution: 'sync' }) => void;
+  if (gc === undefined) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as Gc;
+  }
   gc({ type: 'minor', execution: 'sync' });
 }
 
@@ -72,7 +77,7 @@ if (dir !== undefined) {
       }
       // What is still young at the window's end has outlived nothing yet: a scavenge first, so it counts as collected.
       if (promotedOnly) scavenge();
-      const { profile } = (await session.post('HeapProfiler.stopSampling')) as { profile: SamplingProfile };
+      const { profile } = await session.post('HeapProfiler.stopSampling');
       sampling = false;
       count += 1;
       const base = path.join(dir, `${label}-${process.pid}-${count}`);
