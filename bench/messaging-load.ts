@@ -44,6 +44,7 @@ import {
   buildServerBundle,
   counterByLabels,
   countersByLabels,
+  maxOfGauge,
   metricValue,
   type ParleyUnderTest,
   REPO_ROOT,
@@ -53,7 +54,7 @@ import {
 } from './lib/parley-under-test.ts';
 import { formatRatio } from './lib/ratios.ts';
 import { type CommitReference, type EchoReference, measureCommits, measureEcho, measurePubSub, measureRelay, type PubSubReference, type RelayReference } from './lib/references.ts';
-import { bucketsByLe, formatMs, formatNumber, histogramQuantile, type LatencySummary, slope, summarize, table } from './lib/stats.ts';
+import { bucketsByLe, formatMs, formatNumber, histogramQuantile, type LatencySummary, slope, summarize, type TailClustering, table, tailClustering } from './lib/stats.ts';
 import { abortAfterMs, cpuPer1000At, HELD_P99_MS, highestHeld, judgeStep, KEEP_UP_SHARE, type StepOutcome, type StepVerdict } from './lib/step-ladder.ts';
 import { type ResponseFrame, WireClient } from './lib/wire-client.ts';
 
@@ -337,11 +338,14 @@ interface Snapshot {
   batches: { seconds: Record<string, number>; wait: Record<string, number>; messagesSum: number; count: number };
   /** The nodes' garbage collections: pause bucket counts by `le` (every kind together) and seconds in all. */
   gc: { buckets: Record<string, number>; seconds: number };
+  /** The longest a node's event loop was late since the snapshot before (prom-client resets it at each scrape), ms. */
+  loopDelayMaxMs: number;
 }
 
 /** What the server side counted: WebSocket frames by type, and PostgreSQL's own statistics (cluster mode). */
 async function snapshot(nodeUrls: readonly string[], database: pg.Client | undefined): Promise<Snapshot> {
-  const [counters, stats] = await Promise.all([
+  const [loopDelayMax, counters, stats] = await Promise.all([
+    maxOfGauge(nodeUrls, 'parley_nodejs_eventloop_lag_max_seconds'),
     countersByLabels(nodeUrls, [
       'parley_ws_frames_out_total',
       'parley_ws_frames_in_total',
@@ -369,6 +373,7 @@ async function snapshot(nodeUrls: readonly string[], database: pg.Client | undef
       count: counters.parley_send_batch_messages_count[''] ?? 0,
     },
     gc: { buckets: bucketsByLe(counters.parley_nodejs_gc_duration_seconds_bucket), seconds: Object.values(counters.parley_nodejs_gc_duration_seconds_sum).reduce((a, b) => a + b, 0) },
+    loopDelayMaxMs: loopDelayMax * 1000,
   };
 }
 
@@ -489,15 +494,19 @@ interface StepResult extends StepOutcome, StepVerdict {
     consumerAck: LatencySummary;
     agentAck: LatencySummary;
   };
+  /** Where the slowest 1% of deliveries were sent: in a few stalls, or spread over the step. */
+  tail: TailClustering | undefined;
   cpuMsPer1000: number;
   /** coreBusyShare: how busy the server side's CPU was in all (the rest of it beyond coreShare was other processes). */
   serverCpu: { ms: number; coreShare: number; nodesMsPer1000: number; coreBusyShare: number | undefined };
-  generator: { coreShare: number; eventLoopDelayP99Ms: number; coreBusyShare: number | undefined };
+  generator: { coreShare: number; eventLoopDelayP99Ms: number; eventLoopDelayMaxMs: number; coreBusyShare: number | undefined };
   serverCounts: { framesOutPerMessage: Record<string, number>; framesInPerMessage: Record<string, number>; databasePerMessage: Record<string, number> | undefined };
   /** The nodes' group commits in the window: how many, their mean size, and quantiles (s) of their duration and of their oldest send's wait. */
   groupCommits: { count: number; meanMessages: number; p50Seconds: number; p99Seconds: number; maxSeconds: number; waitP99Seconds: number } | undefined;
   /** The nodes' garbage collections in the window (each pauses the node's event loop: a batch waits it out). */
   collections: { count: number; ms: number; over10ms: number; maxSeconds: number } | undefined;
+  /** The longest any node's event loop was late in the step (ms; NaN when not read). */
+  nodeLoopDelayMaxMs: number;
   errors: Record<string, number>;
   drainMs: number;
   gate: Gate;
@@ -746,6 +755,7 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
       consumerAck: ackLatency(fromConsumers),
       agentAck: ackLatency(fromAgents),
     },
+    tail: tailClustering(measured.filter((m) => m.deliveredAt > 0).map((m) => ({ at: m.sentAt, ms: m.deliveredAt - m.sentAt }))),
     cpuMsPer1000: (cpuServerMs / Math.max(1, ackedInWindow)) * 1000,
     serverCpu: {
       ms: cpuServerMs,
@@ -753,7 +763,7 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
       nodesMsPer1000: (cpuNodesMs / Math.max(1, ackedInWindow)) * 1000,
       coreBusyShare: busyShare('server'),
     },
-    generator: { coreShare: cpuGeneratorMs / windowMs, eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6, coreBusyShare: busyShare('generator') },
+    generator: { coreShare: cpuGeneratorMs / windowMs, eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6, eventLoopDelayMaxMs: loopDelay.max / 1e6, coreBusyShare: busyShare('generator') },
     serverCounts: {
       framesOutPerMessage: perMessage(before.framesOut, after?.framesOut, ackedInWindow),
       framesInPerMessage: perMessage(before.framesIn, after?.framesIn, ackedInWindow),
@@ -761,6 +771,7 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
     },
     groupCommits: after ? groupCommitsBetween(before.batches, after.batches) : undefined,
     collections: after ? collectionsBetween(before.gc, after.gc) : undefined,
+    nodeLoopDelayMaxMs: after?.loopDelayMaxMs ?? Number.NaN,
     errors: Object.fromEntries(errors),
     drainMs,
     gate,
@@ -1434,7 +1445,7 @@ async function main(): Promise<void> {
         ]),
       );
       lines.push(
-        `    server side CPU ${formatNumber(r.serverCpu.coreShare * 100, 0)}% of a core, ${formatNumber(r.cpuMsPer1000, 0)} ms per 1,000 messages (nodes ${formatNumber(r.serverCpu.nodesMsPer1000, 0)})${r.serverCpu.coreBusyShare !== undefined ? `; CPU ${serverCpu} ${formatNumber(r.serverCpu.coreBusyShare * 100, 0)}% busy in all${r.serverCpu.coreBusyShare - r.serverCpu.coreShare > 0.1 ? ' (other processes took the difference)' : ''}` : ''}; generator ${formatNumber(r.generator.coreShare * 100, 0)}% of its core${r.generator.coreBusyShare !== undefined ? ` (its CPU ${formatNumber(r.generator.coreBusyShare * 100, 0)}% busy in all)` : ''}, event-loop delay p99 ${formatMs(r.generator.eventLoopDelayP99Ms)} ms${r.scheduleLagP99Ms !== null ? `, send-schedule lag p99 ${formatMs(r.scheduleLagP99Ms)} ms` : ''}`,
+        `    server side CPU ${formatNumber(r.serverCpu.coreShare * 100, 0)}% of a core, ${formatNumber(r.cpuMsPer1000, 0)} ms per 1,000 messages (nodes ${formatNumber(r.serverCpu.nodesMsPer1000, 0)})${r.serverCpu.coreBusyShare !== undefined ? `; CPU ${serverCpu} ${formatNumber(r.serverCpu.coreBusyShare * 100, 0)}% busy in all${r.serverCpu.coreBusyShare - r.serverCpu.coreShare > 0.1 ? ' (other processes took the difference)' : ''}` : ''}; generator ${formatNumber(r.generator.coreShare * 100, 0)}% of its core${r.generator.coreBusyShare !== undefined ? ` (its CPU ${formatNumber(r.generator.coreBusyShare * 100, 0)}% busy in all)` : ''}, event-loop delay p99 ${formatMs(r.generator.eventLoopDelayP99Ms)} ms (max ${formatMs(r.generator.eventLoopDelayMaxMs)})${r.scheduleLagP99Ms !== null ? `, send-schedule lag p99 ${formatMs(r.scheduleLagP99Ms)} ms` : ''}`,
       );
       const frames = (counts: Record<string, number>) =>
         Object.entries(counts)
@@ -1442,6 +1453,12 @@ async function main(): Promise<void> {
           .map(([k, v]) => `${k.replace(/^type="(.*)"$/, '$1')} ${v}`)
           .join(', ');
       const out = frames(r.serverCounts.framesOutPerMessage);
+      const t = r.tail;
+      if (t) {
+        lines.push(
+          `    slowest 1% of deliveries (${formatNumber(t.count)}, ≥ ${formatMs(t.thresholdMs)} ms): sent in ${formatNumber(t.windows)} of ${formatNumber(t.totalWindows)} 100-ms windows, ${formatNumber(t.topShare * 100)}% of them in the ${t.top} worst; the worst held ${formatNumber(t.worst.count)} at ${formatNumber(t.worst.atMs / 1000, 1)} s`,
+        );
+      }
       lines.push(`    per acknowledged message: WebSocket frames ${out === '' ? '(no counters read from the nodes’ /metrics)' : `out ${out}; in ${frames(r.serverCounts.framesInPerMessage)}`}`);
       const d = r.serverCounts.databasePerMessage;
       if (d) {
@@ -1459,7 +1476,7 @@ async function main(): Promise<void> {
       const c = r.collections;
       if (c) {
         lines.push(
-          `    node garbage collection: ${formatNumber(c.count)} collections, ${formatNumber(c.ms)} ms in all (${formatNumber((c.ms / (r.measuredSeconds * 1000)) * 100, 1)}% of the step); ${formatNumber(c.over10ms)} paused over 10 ms, the longest ${Number.isFinite(c.maxSeconds) ? `≤ ${formatMs(c.maxSeconds * 1000)}` : '> 1,000'} ms`,
+          `    node garbage collection: ${formatNumber(c.count)} collections, ${formatNumber(c.ms)} ms in all (${formatNumber((c.ms / (r.measuredSeconds * 1000)) * 100, 1)}% of the step); ${formatNumber(c.over10ms)} paused over 10 ms, the longest ${Number.isFinite(c.maxSeconds) ? `≤ ${formatMs(c.maxSeconds * 1000)}` : '> 1,000'} ms; event loop late at most ${formatMs(r.nodeLoopDelayMaxMs)} ms`,
         );
       }
       lines.push(`    errors: ${Object.keys(r.errors).length === 0 ? 'none' : JSON.stringify(r.errors)}`);

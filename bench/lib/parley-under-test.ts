@@ -205,6 +205,17 @@ export async function counterByLabels(urls: readonly string[], name: string): Pr
 }
 
 /** Several counters at once, each node's /metrics read once: name → label set → value summed over the nodes. */
+/** The largest value of an unlabelled gauge across the nodes (NaN when no node exposes it). */
+export async function maxOfGauge(urls: readonly string[], name: string): Promise<number> {
+  let max = Number.NaN;
+  for (const url of urls) {
+    const values = await countersByLabels([url], [name]);
+    const value = values[name]?.[''];
+    if (value !== undefined && !(value <= max)) max = value;
+  }
+  return max;
+}
+
 export async function countersByLabels<Name extends string>(urls: readonly string[], names: readonly Name[]): Promise<Record<Name, Record<string, number>>> {
   const out = Object.fromEntries(names.map((name) => [name, {}])) as Record<Name, Record<string, number>>;
   for (const url of urls) {

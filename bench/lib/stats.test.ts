@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketsByLe, formatMs, histogramQuantile, percentile, slope, summarize, table } from './stats.ts';
+import { bucketsByLe, formatMs, histogramQuantile, percentile, slope, summarize, table, tailClustering } from './stats.ts';
 
 describe('percentile', () => {
   it('is the nearest rank: the smallest value with at least p% of the samples at or below it', () => {
@@ -86,5 +86,33 @@ describe('bucketsByLe', () => {
     // Read as one histogram: 8 of the 12 pauses took at most 10 ms, the longest more than the last bound.
     expect(histogramQuantile({}, bucketsByLe(counts), 0.5)).toBe(0.01);
     expect(histogramQuantile({}, bucketsByLe(counts), 1)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('tailClustering', () => {
+  const steady = (n: number, ms: (i: number) => number) => Array.from({ length: n }, (_, i) => ({ at: i, ms: ms(i) }));
+
+  it('finds a tail made by one stall in the window of the stall', () => {
+    // 1,000 samples a millisecond apart, 3 ms each, but those sent in 40 ms from 500 ms waited 50 ms.
+    const t = tailClustering(
+      steady(1000, (i) => (i >= 500 && i < 540 ? 50 : 3)),
+      { percentile: 99, windowMs: 100 },
+    );
+    expect(t).toMatchObject({ thresholdMs: 50, count: 40, windows: 1, totalWindows: 10, worst: { count: 40, atMs: 500 }, topShare: 1 });
+  });
+
+  it('finds a tail made by queueing spread over most windows', () => {
+    // Every tenth sample slow: the slowest 5% (all at 20 ms, so the 10% of them) fall in every window, none holding
+    // more than its share.
+    const t = tailClustering(
+      steady(1000, (i) => (i % 10 === 0 ? 20 : 3)),
+      { percentile: 95, windowMs: 100, top: 2 },
+    );
+    expect(t).toMatchObject({ count: 100, windows: 10, totalWindows: 10, worst: { count: 10 } });
+    expect(t?.topShare).toBeCloseTo(0.2);
+  });
+
+  it('has nothing to say without samples', () => {
+    expect(tailClustering([])).toBeUndefined();
   });
 });

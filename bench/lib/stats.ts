@@ -110,3 +110,57 @@ export function bucketsByLe(counts: Record<string, number>): Record<string, numb
   }
   return out;
 }
+
+/** Where the slowest samples of a step fell in time: spread evenly, or bunched into a few stalls. */
+export interface TailClustering {
+  /** The latency at and above which a sample is in the tail (the step's percentile). */
+  thresholdMs: number;
+  /** Samples in the tail. */
+  count: number;
+  /** Windows of `windowMs` (by the time each sample was sent) holding at least one tail sample, and all windows. */
+  windows: number;
+  totalWindows: number;
+  /** The most tail samples in one window, and that window's start (ms from the first sample). */
+  worst: { count: number; atMs: number };
+  /** The share of the tail in the `top` windows holding most of it. */
+  topShare: number;
+  top: number;
+}
+
+/**
+ * Groups the samples at or above a percentile of their latency by the window they were sent in. A tail made by a
+ * few stalls (a pause of the node, a slow commit) sits in a few windows; a tail made by queueing on a busy core is
+ * spread over most of them.
+ */
+export function tailClustering(samples: readonly { at: number; ms: number }[], options: { percentile?: number; windowMs?: number; top?: number } = {}): TailClustering | undefined {
+  const { percentile: p = 99, windowMs = 100, top = 5 } = options;
+  if (samples.length === 0) return undefined;
+  const sorted = Float64Array.from(samples, (s) => s.ms).sort();
+  const thresholdMs = percentile(sorted, p);
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const s of samples) {
+    first = Math.min(first, s.at);
+    last = Math.max(last, s.at);
+  }
+  const byWindow = new Map<number, number>();
+  let count = 0;
+  for (const s of samples) {
+    if (s.ms < thresholdMs) continue;
+    count += 1;
+    const w = Math.floor((s.at - first) / windowMs);
+    byWindow.set(w, (byWindow.get(w) ?? 0) + 1);
+  }
+  const ranked = [...byWindow].sort((x, y) => y[1] - x[1] || x[0] - y[0]);
+  const [worstWindow, worstCount] = ranked[0] ?? [0, 0];
+  const inTop = ranked.slice(0, top).reduce((sum, [, n]) => sum + n, 0);
+  return {
+    thresholdMs,
+    count,
+    windows: byWindow.size,
+    totalWindows: Math.floor((last - first) / windowMs) + 1,
+    worst: { count: worstCount, atMs: worstWindow * windowMs },
+    topShare: count > 0 ? inTop / count : 0,
+    top,
+  };
+}
