@@ -1,9 +1,10 @@
 import { sql, type Transaction } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { roundTripsOf } from '../../test/statement-counter.ts';
 import { createTestDatabase, storageMode } from '../../test/test-database.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { type Database, openDatabase } from './database.ts';
-import { preparedStatement } from './prepared.ts';
+import { dollarQuoted, preparedStatement } from './prepared.ts';
 import type { Database as Schema } from './schema.ts';
 
 describe(`named prepared statements (${storageMode})`, () => {
@@ -33,7 +34,8 @@ describe(`named prepared statements (${storageMode})`, () => {
       expect(await twice([])).toEqual([]);
       const statements = await preparedOn(trx);
       expect(statements.filter((s) => s.name === 'test.double')).toHaveLength(1);
-      expect(statements.find((s) => s.name === 'test.double')?.statement).toBe(double.text);
+      // Prepared by the driver (its text) or, as the transaction's first statement sent with its begin, by `prepare`.
+      expect(statements.find((s) => s.name === 'test.double')?.statement).toContain(double.text);
     });
   });
 
@@ -54,5 +56,92 @@ describe(`named prepared statements (${storageMode})`, () => {
   it('refuses a name that could not be told from the text around it', () => {
     expect(() => preparedStatement('two words', 'select 1')).toThrow(/bad prepared statement name/);
     expect(() => preparedStatement('x*/ drop table users; /*', 'select 1')).toThrow(/bad prepared statement name/);
+  });
+
+  describe('writes held until the next statement (runLater)', () => {
+    const note = preparedStatement('test.note', 'insert into test_notes (id, body, at) values ($1::int, $2::text, $3::timestamptz)');
+    const notes = preparedStatement<{ id: number; body: string | null; at: Date | null }>('test.notes', 'select id, body, at from test_notes order by id');
+    const strictNote = preparedStatement('test.note.strict', 'insert into test_notes (id, body) values ($1::int, $2::text)');
+    const stored = async () => (await notes.run(database.db, [])).rows;
+
+    beforeAll(async () => {
+      await sql`create table test_notes (id int primary key, body text, at timestamptz)`.execute(database.db);
+    });
+    afterEach(async () => {
+      await sql`truncate test_notes`.execute(database.db);
+    });
+
+    it('sends a held write with the statement after it, begin with the first, and the last with commit', async () => {
+      const at = new Date('2026-12-07T09:41:00.123Z');
+      const { roundTrips } = await roundTripsOf(() =>
+        database.db.transaction().execute(async (trx) => {
+          await note.runLater(trx, [1, 'first', at]);
+          expect((await notes.run(trx, [])).rows).toEqual([{ id: 1, body: 'first', at }]); // the write went first
+          await note.runLater(trx, [2, 'second', null]);
+          await note.runLater(trx, [3, 'third', at]);
+        }),
+      );
+      expect(roundTrips.filter((r) => !r.startsWith('prepare '))).toEqual([
+        expect.stringMatching(/^begin;\nexecute "test\.note"\(.*;\nexecute "test\.notes"$/s),
+        expect.stringMatching(/^execute "test\.note"\(.*;\nexecute "test\.note"\(.*;\ncommit$/s),
+      ]);
+      expect((await stored()).map((r) => r.id)).toEqual([1, 2, 3]);
+    });
+
+    it('hands every value over exactly, whatever it holds', async () => {
+      const bodies = ["it's", 'back\\slash', '$v$ and $v1$ and $$', 'naïve — 漢字 🙂', '', 'new\nline; commit; --'];
+      await database.db.transaction().execute(async (trx) => {
+        for (const [i, body] of bodies.entries()) await note.runLater(trx, [i, body, null]);
+      });
+      expect((await stored()).map((r) => r.body)).toEqual(bodies);
+    });
+
+    it('fails the statement that carries a failed write, and the transaction with it: nothing of it is stored', async () => {
+      await note.run(database.db, [1, 'already there', null]);
+      await expect(
+        database.db.transaction().execute(async (trx) => {
+          await note.runLater(trx, [2, 'would be stored', null]);
+          await strictNote.runLater(trx, [1, 'a duplicate key']);
+          await note.runLater(trx, [3, 'never sent alone', null]);
+        }),
+      ).rejects.toThrow(/duplicate key/);
+      expect(await stored()).toEqual([{ id: 1, body: 'already there', at: null }]);
+      // The connection (the only one in embedded mode) serves the next transaction.
+      await database.db.transaction().execute(async (trx) => note.runLater(trx, [4, 'after', null]));
+      expect((await stored()).map((r) => r.id)).toEqual([1, 4]);
+    });
+
+    it('drops what a rolled-back transaction held, and sends nothing for a transaction that sent nothing', async () => {
+      const { roundTrips } = await roundTripsOf(async () => {
+        await expect(
+          database.db.transaction().execute(async (trx) => {
+            await note.runLater(trx, [1, 'dropped', null]);
+            throw new Error('changed my mind');
+          }),
+        ).rejects.toThrow('changed my mind');
+        await database.db.transaction().execute(async () => {});
+      });
+      expect(roundTrips).toEqual([]);
+      expect(await stored()).toEqual([]);
+    });
+
+    it('runs a held write at once outside a transaction', async () => {
+      await note.runLater(database.db, [7, 'at once', null]);
+      expect((await stored()).map((r) => r.id)).toEqual([7]);
+    });
+
+    it('lets other statements follow what is held, in order', async () => {
+      await database.db.transaction().execute(async (trx) => {
+        await note.runLater(trx, [1, 'held', null]);
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from test_notes where body = ${'held'}`.execute(trx);
+        expect(rows).toEqual([{ n: 1 }]);
+      });
+    });
+  });
+
+  it('quotes a text with a tag it does not contain', () => {
+    expect(dollarQuoted('plain')).toBe('$v$plain$v$');
+    expect(dollarQuoted('a $v$ b')).toBe('$v1$a $v$ b$v1$');
+    expect(dollarQuoted('$v$$v1$')).toBe('$v2$$v$$v1$$v2$');
   });
 });

@@ -1,9 +1,10 @@
 import { CompiledQuery, type Kysely, type QueryResult } from 'kysely';
 import type pg from 'pg';
+import { prepareValue } from 'pg/lib/utils.js';
 import type { Database as Schema } from './schema.ts';
 
 /**
- * Named prepared statements for the hot path's fixed statements.
+ * Named prepared statements for the hot path's fixed statements, and writes sent with the statement after them.
  *
  * The `pg` driver sends every statement unnamed, so PostgreSQL parses and plans it again each time: on the send path
  * that was a third of PostgreSQL's statement time (pg_stat_statements, docs/performance.md). A statement whose text
@@ -18,8 +19,23 @@ import type { Database as Schema } from './schema.ts';
  * cannot give it). `run` hands the text and the values to Kysely as a compiled query: nothing is built or compiled
  * per execution (with a `sql` template, each execution assembled the text again, and the driver hook ran a regular
  * expression over it: together about 5% of what a node allocated per message at 1,000 msg/s, bench `--alloc-profile`).
+ *
+ * **Round trips.** Every statement is a round trip, and on a node that shares its core with PostgreSQL a round trip
+ * costs CPU on both sides (about 80 µs on the benchmark's machine, node 55 and PostgreSQL 25, whatever the statement):
+ * at 1,000 msg/s, with two sends a group commit, the batch's seven round trips were half of the node's CPU. The `pg`
+ * driver has no pipeline mode, so the hook saves round trips where no answer is waited for (ADR 17):
+ * - `runLater` is for a write whose answer nobody reads (routing's update, the analytics facts). Inside a transaction
+ *   it is held and sent with the transaction's next statement, at the latest with its `commit`, as one simple-protocol
+ *   query (`execute "name"(…); …; commit`); if it fails, that statement fails, and so does the transaction, which rolls
+ *   back as if the write had failed at once. Outside a transaction it runs at once.
+ * - A transaction's `begin` is held the same way, and goes with its first statement; a transaction that sent nothing
+ *   sends nothing.
+ * Statements held are sent as `execute` of the same prepared statements (prepared first, on their own, where the
+ * connection has not prepared them yet), their values as dollar-quoted literals converted as the driver converts
+ * parameters; a rollback drops what is held.
  */
 const PREFIX = '/*prepared:';
+const LATER_PREFIX = '/*prepared-later:';
 const NAME = /^[a-z0-9_.-]+$/;
 
 /** A fixed statement, prepared once per connection; run it inside a transaction or on the database. */
@@ -27,39 +43,164 @@ export interface PreparedStatement<Row> {
   readonly name: string;
   readonly text: string;
   run(db: Kysely<Schema>, parameters: readonly unknown[]): Promise<QueryResult<Row>>;
+  /**
+   * A write whose answer nobody reads: inside a transaction it is sent with the transaction's next statement (at the
+   * latest its commit), and its failure fails that statement; outside one it runs at once.
+   */
+  runLater(db: Kysely<Schema>, parameters: readonly unknown[]): Promise<void>;
 }
+
+/** Every statement's text by name: a held statement is prepared from it on a connection that has not prepared it. */
+const texts = new Map<string, string>();
 
 export function preparedStatement<Row = never>(name: string, text: string): PreparedStatement<Row> {
   if (!NAME.test(name)) throw new Error(`bad prepared statement name: ${name}`);
   const marked = `${PREFIX}${name}*/ ${text}`;
+  const known = texts.get(name);
+  if (known !== undefined && known !== marked) throw new Error(`two prepared statements named ${name}`);
+  texts.set(name, marked);
+  // Without the hook (a pool it was not installed on), the held form is still the whole statement, run at once.
+  const later = `${LATER_PREFIX}${name}*/ ${text}`;
   return {
     name,
     text: marked,
     run: (db, parameters) => db.executeQuery<Row>(CompiledQuery.raw(marked, [...parameters])),
+    runLater: async (db, parameters) => {
+      await db.executeQuery(CompiledQuery.raw(later, [...parameters]));
+    },
   };
 }
 
-/** The name a statement's text carries, if it is one of ours. */
-function nameOf(text: string): string | undefined {
-  if (!text.startsWith(PREFIX)) return undefined;
-  const end = text.indexOf('*/', PREFIX.length);
-  return end > PREFIX.length ? text.slice(PREFIX.length, end) : undefined;
+/** The name a statement's text carries, and whether it may be held, if it is one of ours. */
+function markOf(text: string): { name: string; later: boolean } | undefined {
+  const later = text.startsWith(LATER_PREFIX);
+  if (!later && !text.startsWith(PREFIX)) return undefined;
+  const start = later ? LATER_PREFIX.length : PREFIX.length;
+  const end = text.indexOf('*/', start);
+  return end > start ? { name: text.slice(start, end), later } : undefined;
+}
+
+/** `execute "name"(…)` with the values as literals, converted as the driver converts a statement's parameters. */
+function executeText(name: string, values: readonly unknown[]): string {
+  const literals = values.map((value) => {
+    const prepared: unknown = prepareValue(value);
+    if (prepared === null || prepared === undefined) return 'null';
+    if (typeof prepared !== 'string') throw new TypeError(`a held statement's value must convert to text (${name})`);
+    return dollarQuoted(prepared);
+  });
+  return `execute "${name}"${literals.length > 0 ? `(${literals.join(', ')})` : ''}`;
+}
+
+/** A dollar-quoted string constant, its tag one the text does not contain: nothing in the text is escaped or read. */
+export function dollarQuoted(text: string): string {
+  let tag = '$v$';
+  for (let n = 1; text.includes(tag); n++) tag = `$v${n}$`;
+  return `${tag}${text}${tag}`;
 }
 
 type QueryFn = (...args: unknown[]) => unknown;
+type Result = { command: string | null; rowCount: number | null; rows: unknown[]; fields: unknown[] };
 
-/** Makes each client of `pool` send the statements made by `preparedStatement` as named statements. */
+/** A statement held to go with the next one: its text, and the prepared statement it executes. */
+interface Held {
+  text: string;
+  name?: string;
+}
+
+/** What the hook keeps per connection: whether a transaction is open, and what it holds to send with the next one. */
+interface ConnectionState {
+  inTransaction: boolean;
+  held: Held[];
+}
+
+/** The driver's connection: which statements it has prepared, by name (the driver's own record, kept in step). */
+interface DriverConnection {
+  parsedStatements: Record<string, string | undefined>;
+}
+
+const BEGIN: Held = { text: 'begin' };
+const noAnswer = (command: string | null): Result => ({ command, rowCount: null, rows: [], fields: [] });
+
+/**
+ * Makes each client of `pool` send the statements made by `preparedStatement` as named statements, and hold a
+ * transaction's `begin` and its `runLater` writes until its next statement (see above).
+ */
 export function prepareNamedStatements(pool: pg.Pool): void {
+  const states = new WeakMap<pg.Client, ConnectionState>();
   pool.on('connect', (client) => {
-    // The driver's own `query`, looked up at each call (a test's spy on the prototype sees every statement).
-    const query = (args: unknown[]) => (Object.getPrototypeOf(client) as { query: QueryFn }).query.apply(client, args);
+    const state: ConnectionState = { inTransaction: false, held: [] };
+    states.set(client, state);
+    // The driver's own `query`, looked up at each call (a test's spy on the prototype sees every round trip).
+    const query = (args: unknown[]) => (Object.getPrototypeOf(client) as { query: QueryFn }).query.apply(client, args) as Promise<Result | Result[]>;
+    const connection = (client as unknown as { connection: DriverConnection }).connection;
+
+    /** Prepares, each on its own, the named statements the connection has not prepared (once per connection). */
+    const ensurePrepared = async (statements: readonly Held[]) => {
+      for (const { name } of statements) {
+        if (name === undefined || connection.parsedStatements[name] !== undefined) continue;
+        const text = texts.get(name);
+        if (text === undefined) throw new Error(`unknown prepared statement ${name}`);
+        await query([`prepare "${name}" as ${text}`]);
+        connection.parsedStatements[name] = text;
+      }
+    };
+    /** Sends what is held, then `last` if given, in one round trip; answers with the last statement's result. */
+    const sendHeld = async (last?: Held): Promise<Result> => {
+      const statements = last ? [...state.held, last] : state.held;
+      state.held = [];
+      await ensurePrepared(statements);
+      const results = await query([statements.map((s) => s.text).join(';\n')]);
+      const answer = Array.isArray(results) ? results.at(-1) : results;
+      if (!answer) throw new Error('no answer to statements sent together');
+      return answer;
+    };
+
     (client as unknown as { query: QueryFn }).query = (...args: unknown[]) => {
       const [text, values] = args;
-      if (typeof text === 'string' && args.length === 2 && Array.isArray(values)) {
-        const name = nameOf(text);
-        if (name) return query([{ name, text, values }]);
+      if (typeof text !== 'string' || args.length > 2 || (values !== undefined && !Array.isArray(values))) {
+        // Kysely calls `query(text, values)`; the other forms (a callback, a config object) are the pool's own, never
+        // on a connection inside a transaction.
+        if (state.held.length > 0) return Promise.reject(new Error('statements are held on this connection and this call cannot carry them'));
+        return query(args);
       }
+      const parameters: readonly unknown[] = values ?? [];
+      const bare = parameters.length === 0 && text.length <= 80 ? text.trim().toLowerCase() : '';
+      if (bare === 'begin' && !state.inTransaction) {
+        state.inTransaction = true;
+        state.held.push(BEGIN);
+        return Promise.resolve(noAnswer('BEGIN'));
+      }
+      if (bare === 'commit' || bare === 'rollback') {
+        const begun = state.held[0] !== BEGIN;
+        state.inTransaction = false;
+        // A transaction whose begin was not sent yet has nothing on the server to end: a rollback drops what it held.
+        if (bare === 'rollback' || state.held.length === 0 || (state.held.length === 1 && !begun)) {
+          state.held = [];
+          return begun ? query([text]) : Promise.resolve(noAnswer(bare.toUpperCase()));
+        }
+        return sendHeld({ text: 'commit' });
+      }
+      if (bare.startsWith('start transaction')) state.inTransaction = true;
+      const mark = markOf(text);
+      if (mark?.later && state.inTransaction) {
+        state.held.push({ text: executeText(mark.name, parameters), name: mark.name });
+        return Promise.resolve(noAnswer(null));
+      }
+      if (state.held.length > 0) {
+        if (mark) return sendHeld({ text: executeText(mark.name, parameters), name: mark.name });
+        // Any other statement goes as it was given, after what is held.
+        return sendHeld().then(() => query(args));
+      }
+      if (mark) return query([{ name: mark.name, text: texts.get(mark.name) ?? text, values: [...parameters] }]);
       return query(args);
     };
+  });
+  // A connection goes back to the pool after its transaction ended; nothing it held may reach the next user.
+  pool.on('release', (_error: Error | undefined, client: pg.PoolClient) => {
+    const state = states.get(client);
+    if (state) {
+      state.held = [];
+      state.inTransaction = false;
+    }
   });
 }

@@ -42,7 +42,7 @@ export class AnalyticsSink implements ConversationEventSink {
     const at = this.clock.now();
     const facts = items.flatMap(({ conversation, activity }) => factsOf(conversation, activity, at));
     if (facts.length === 0) return;
-    await INSERT_FACTS.run(trx, [JSON.stringify(facts)]);
+    await INSERT_FACTS.runLater(trx, [JSON.stringify(facts)]);
   }
 }
 

@@ -422,17 +422,16 @@ export class ConversationService {
   private readonly groupCommit: GroupCommit<PendingSend, SendAck>;
 
   /**
-   * A batch of sends: together when there are several (what that cannot store, it leaves to the one-by-one path
-   * below, which also takes every send of a batch whose transaction failed), one by one otherwise.
+   * A batch of sends, even of one: together, with the fixed statements of `sendTogether` (four round trips); what
+   * that cannot store, it leaves to the one-by-one path below, which also takes every send of a batch whose
+   * transaction failed.
    */
   private async storeSends(batch: Array<Settler<PendingSend, SendAck>>): Promise<void> {
-    if (batch.length > 1) {
-      try {
-        await this.sendTogether(batch);
-      } catch (error) {
-        // Nothing of it was committed (a deadlock with a routing pass, a lost connection): each send on its own.
-        this.logger.warn({ err: error, sends: batch.length }, 'storing sends together failed; storing them one by one');
-      }
+    try {
+      await this.sendTogether(batch);
+    } catch (error) {
+      // Nothing of it was committed (a deadlock with a routing pass, a lost connection): each send on its own.
+      this.logger.warn({ err: error, sends: batch.length }, 'storing sends together failed; storing them one by one');
     }
     for (const s of batch) {
       if (s.settled) continue;

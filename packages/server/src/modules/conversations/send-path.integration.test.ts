@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../core/principal.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import { actors, call, text } from '../../test/rest-client.ts';
-import { statementsOf } from '../../test/statement-counter.ts';
+import { roundTripsOf, transactionsIn } from '../../test/statement-counter.ts';
 import { storageMode } from '../../test/test-database.ts';
 import { startTestServer, type TestServer } from '../../test/test-server.ts';
 import { WsTestClient } from '../../test/ws-test-client.ts';
@@ -42,15 +42,18 @@ describe(`the send path (${storageMode})`, () => {
 
   const assigned = () => assignedIn(t, a, admin);
 
-  it('stores a message in an assigned conversation in a handful of statements', async () => {
+  it('stores a message in an assigned conversation in four round trips', async () => {
     const { conversationId, consumer, agent } = await assigned();
     const conversations = t.server.services.conversations;
-    const fromConsumer = await statementsOf(() => conversations.send(consumer, conversationId, message('Where is my order?')));
-    const fromAgent = await statementsOf(() => conversations.send(agent, conversationId, message('It ships today')));
-    // begin, the row lock, one statement for the duplicate and participant checks, the sequence and the insert, the
-    // routing row (read with its skill's target, then updated), the analytics record, commit
-    expect(fromConsumer.statements, fromConsumer.statements.join('\n')).toHaveLength(7);
-    expect(fromAgent.statements, fromAgent.statements.join('\n')).toHaveLength(7);
+    const fromConsumer = await roundTripsOf(() => conversations.send(consumer, conversationId, message('Where is my order?')));
+    const fromAgent = await roundTripsOf(() => conversations.send(agent, conversationId, message('It ships today')));
+    // begin with the row lock; one statement for the duplicate and participant checks, the sequence and the insert;
+    // the routing row read with its skill's target; its update, the analytics record and commit, sent together.
+    for (const { roundTrips } of [fromConsumer, fromAgent]) {
+      expect(roundTrips, roundTrips.join('\n')).toHaveLength(4);
+      expect(roundTrips[0]).toMatch(/^begin;\nexecute "send\.lock"\(/);
+      expect(roundTrips.at(-1)).toMatch(/^execute "routing\.messages\.update"\(.*;\nexecute "analytics\.facts"\(.*;\ncommit$/s);
+    }
     expect(fromAgent.result.sequence).toBe(fromConsumer.result.sequence + 1);
   });
 
@@ -123,12 +126,12 @@ describe(`the send path (${storageMode})`, () => {
         { conversationId: c.conversationId, principal: c.agent, words: `answer ${i}` },
         { conversationId: c.conversationId, principal: c.consumer, words: `thanks ${i}` },
       ]);
-      const { result: acks, statements } = await statementsOf(() => Promise.all(burst.map((b) => conversations.send(b.principal, b.conversationId, message(b.words)))));
+      const { result: acks, roundTrips } = await roundTripsOf(() => Promise.all(burst.map((b) => conversations.send(b.principal, b.conversationId, message(b.words)))));
       // Submitted in one turn of the event loop, they go together, in one transaction.
-      expect(statements.filter((s) => s === 'begin')).toHaveLength(1);
-      // Its statements do not grow with its size: begin, the locks, one for the checks, the sequences and the insert,
-      // the routing rows read and updated, the analytics record, commit.
-      expect(statements, statements.join('\n')).toHaveLength(7);
+      expect(transactionsIn(roundTrips)).toBe(1);
+      // Its round trips do not grow with its size: begin and the locks, one for the checks, the sequences and the insert,
+      // the routing rows read, then their update, the analytics record and commit together.
+      expect(roundTrips, roundTrips.join('\n')).toHaveLength(4);
       for (const [i, c] of list.entries()) {
         const mine = acks.slice(i * 3, i * 3 + 3);
         const last = before[i] ?? 0;
@@ -182,7 +185,7 @@ describe(`the send path (${storageMode})`, () => {
       const socket = await WsTestClient.connect(t.baseUrl);
       expect((await socket.request({ type: 'auth', token: agent.token })).ok).toBe(true);
       const answer = (conversationId: string, words: string) => ({ type: 'send', conversationId, clientMessageId: `${conversationId}-${words}`, event: text(words).event });
-      const { result: responses, statements } = await statementsOf(() =>
+      const { result: responses, roundTrips } = await roundTripsOf(() =>
         socket.requestTogether([
           answer(first, 'one'),
           answer(second, 'two'),
@@ -194,10 +197,7 @@ describe(`the send path (${storageMode})`, () => {
       );
       expect(responses.every((r) => r.ok)).toBe(true);
       // The four answers were read together and stored in one commit, not one each.
-      expect(
-        statements.filter((s) => s === 'begin'),
-        statements.join('\n'),
-      ).toHaveLength(1);
+      expect(transactionsIn(roundTrips), roundTrips.join('\n')).toBe(1);
       const acks = responses.slice(0, 4).map((r) => (r.ok ? (r.result as { sequence: number; conversationId: string }) : undefined));
       expect(acks[2]?.sequence).toBe((acks[0]?.sequence ?? 0) + 1);
       expect(responses[4]?.ok && (responses[4].result as { lastSequence: number }).lastSequence).toBe(acks[2]?.sequence);
@@ -280,7 +280,7 @@ describe(`the send path (${storageMode})`, () => {
           }
         },
       });
-      const { result: acks, statements } = await statementsOf(() =>
+      const { result: acks, roundTrips } = await roundTripsOf(() =>
         Promise.all([
           conversations.send(a1.consumer, a1.conversationId, message('in the failed batch')),
           conversations.send(a2.consumer, a2.conversationId, message('in the failed batch too')),
@@ -289,7 +289,7 @@ describe(`the send path (${storageMode})`, () => {
       );
       expect(armed).toBe(false);
       // The batch (rolled back), then its three sends one by one.
-      expect(statements.filter((s) => s === 'begin')).toHaveLength(4);
+      expect(transactionsIn(roundTrips)).toBe(4);
       for (const [i, c] of [a1, a2, a3].entries()) {
         const events = await conversations.readEventsFrom(c.conversationId, acks[i]?.sequence ?? 0, 10);
         expect(events.map((e) => e.id)).toEqual([acks[i]?.eventId]);

@@ -335,7 +335,7 @@ export class RoutingService {
       first_response_at: u.firstResponse,
       queued: u.queued,
     }));
-    await UPDATE_MESSAGE_ROUTING.run(trx, [JSON.stringify(values), now]);
+    await UPDATE_MESSAGE_ROUTING.runLater(trx, [JSON.stringify(values), now]);
     await this.conversations.recordActivities(trx, activities);
     return changed;
   }
