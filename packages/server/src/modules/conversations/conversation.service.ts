@@ -530,7 +530,22 @@ export class ConversationService {
         const base = bases.get(a.conversation.id);
         const row = eventRows[i];
         if (base === undefined || !row) return [];
-        return [{ ...a, event: toWireEvent({ ...row, seq: base + row.k, created_at: now }) }];
+        // Literals, not spreads (`{ ...a, event }`): see toWireEvent.
+        const event = toWireEvent({
+          id: row.id,
+          conversation_id: row.conversation_id,
+          account_id: row.account_id,
+          seq: base + row.k,
+          type: row.type,
+          originator_id: row.originator_id,
+          originator_role: row.originator_role,
+          originator_name: row.originator_name,
+          audience: row.audience,
+          client_message_id: row.client_message_id,
+          payload: row.payload,
+          created_at: now,
+        });
+        return [{ settler: a.settler, conversation: a.conversation, message: a.message, event }];
       });
       // The sinks, one call per conversation with its events in order (as when they are stored one by one).
       const byConversation = new Map<string, { conversation: ConversationRow; events: ConversationEvent[] }>();
