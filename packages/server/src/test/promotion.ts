@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { expect } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -33,4 +34,11 @@ export async function promotedMegabytes(body: string): Promise<{ promotedMB: num
     fs.rmSync(script, { force: true });
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Asserts that `body` (a loop over a hot path's builders) ran through scavenges and had next to nothing promoted. */
+export async function expectDiesYoung(body: string, limitMB = 20): Promise<void> {
+  const { promotedMB, scavenges } = await promotedMegabytes(body);
+  expect(scavenges).toBeGreaterThan(0);
+  expect(promotedMB).toBeLessThan(limitMB);
 }
