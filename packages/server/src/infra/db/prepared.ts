@@ -1,3 +1,4 @@
+/// <reference path="./pg-utils.d.ts" />
 import { CompiledQuery, type Kysely, type QueryResult } from 'kysely';
 import type pg from 'pg';
 import { prepareValue } from 'pg/lib/utils.js';
