@@ -43,14 +43,14 @@ import {
   buildAllocationSampler,
   buildServerBundle,
   counterByLabels,
-  countersByLabels,
-  maxOfGauge,
+  metricsByNode,
   metricValue,
   type ParleyUnderTest,
   REPO_ROOT,
   type Services,
   startParley,
   startServices,
+  sumOverNodes,
 } from './lib/parley-under-test.ts';
 import { formatRatio } from './lib/ratios.ts';
 import { type CommitReference, type EchoReference, measureCommits, measureEcho, measurePubSub, measureRelay, type PubSubReference, type RelayReference } from './lib/references.ts';
@@ -342,25 +342,30 @@ interface Snapshot {
   loopDelayMaxMs: number;
 }
 
+const SNAPSHOT_COUNTERS = [
+  'parley_ws_frames_out_total',
+  'parley_ws_frames_in_total',
+  'parley_send_batch_seconds_bucket',
+  'parley_send_batch_wait_seconds_bucket',
+  'parley_send_batch_messages_sum',
+  'parley_send_batch_messages_count',
+  'parley_nodejs_gc_duration_seconds_bucket',
+  'parley_nodejs_gc_duration_seconds_sum',
+] as const;
+
 /** What the server side counted: WebSocket frames by type, and PostgreSQL's own statistics (cluster mode). */
 async function snapshot(nodeUrls: readonly string[], database: pg.Client | undefined): Promise<Snapshot> {
-  const [loopDelayMax, counters, stats] = await Promise.all([
-    maxOfGauge(nodeUrls, 'parley_nodejs_eventloop_lag_max_seconds'),
-    countersByLabels(nodeUrls, [
-      'parley_ws_frames_out_total',
-      'parley_ws_frames_in_total',
-      'parley_send_batch_seconds_bucket',
-      'parley_send_batch_wait_seconds_bucket',
-      'parley_send_batch_messages_sum',
-      'parley_send_batch_messages_count',
-      'parley_nodejs_gc_duration_seconds_bucket',
-      'parley_nodejs_gc_duration_seconds_sum',
-    ]),
+  // One scrape per node: prom-client resets the event loop's delay figures at each, so a second would read them empty.
+  const [perNode, stats] = await Promise.all([
+    metricsByNode(nodeUrls, [...SNAPSHOT_COUNTERS, 'parley_nodejs_eventloop_lag_max_seconds']),
     database?.query<Record<string, string>>(
       `select d.xact_commit, d.xact_rollback, d.tup_returned, d.tup_fetched, d.tup_inserted, d.tup_updated, d.blks_hit + d.blks_read as blks, w.wal_records, w.wal_bytes, w.wal_sync
        from pg_stat_database d, pg_stat_wal w where d.datname = current_database()`,
     ),
   ]);
+  const counters = sumOverNodes(perNode, SNAPSHOT_COUNTERS);
+  const delays = perNode.flatMap((node) => node.parley_nodejs_eventloop_lag_max_seconds[''] ?? []);
+  const loopDelayMax = delays.length > 0 ? Math.max(...delays) : Number.NaN;
   const row = stats?.rows[0];
   return {
     framesOut: counters.parley_ws_frames_out_total,

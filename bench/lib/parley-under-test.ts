@@ -204,21 +204,11 @@ export async function counterByLabels(urls: readonly string[], name: string): Pr
   return (await countersByLabels(urls, [name]))[name] ?? {};
 }
 
-/** Several counters at once, each node's /metrics read once: name → label set → value summed over the nodes. */
-/** The largest value of an unlabelled gauge across the nodes (NaN when no node exposes it). */
-export async function maxOfGauge(urls: readonly string[], name: string): Promise<number> {
-  let max = Number.NaN;
+/** Each node's /metrics read once: per node, name → label set → value. */
+export async function metricsByNode<Name extends string>(urls: readonly string[], names: readonly Name[]): Promise<Array<Record<Name, Record<string, number>>>> {
+  const nodes: Array<Record<Name, Record<string, number>>> = [];
   for (const url of urls) {
-    const values = await countersByLabels([url], [name]);
-    const value = values[name]?.[''];
-    if (value !== undefined && !(value <= max)) max = value;
-  }
-  return max;
-}
-
-export async function countersByLabels<Name extends string>(urls: readonly string[], names: readonly Name[]): Promise<Record<Name, Record<string, number>>> {
-  const out = Object.fromEntries(names.map((name) => [name, {}])) as Record<Name, Record<string, number>>;
-  for (const url of urls) {
+    const out = Object.fromEntries(names.map((name) => [name, {}])) as Record<Name, Record<string, number>>;
     const text = await fetch(`${url}/metrics`).then(
       (r) => r.text(),
       () => '',
@@ -228,7 +218,25 @@ export async function countersByLabels<Name extends string>(urls: readonly strin
       if (name === undefined) continue;
       const labels = /\{(.*)\}/.exec(line)?.[1] ?? '';
       const values: Record<string, number> = out[name];
-      values[labels] = (values[labels] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+      values[labels] = Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    nodes.push(out);
+  }
+  return nodes;
+}
+
+/** Several counters at once, each node's /metrics read once: name → label set → value summed over the nodes. */
+export async function countersByLabels<Name extends string>(urls: readonly string[], names: readonly Name[]): Promise<Record<Name, Record<string, number>>> {
+  return sumOverNodes(await metricsByNode(urls, names), names);
+}
+
+/** What `metricsByNode` read, summed over the nodes: name → label set → value. */
+export function sumOverNodes<Name extends string>(nodes: ReadonlyArray<Record<Name, Record<string, number>>>, names: readonly Name[]): Record<Name, Record<string, number>> {
+  const out = Object.fromEntries(names.map((name) => [name, {}])) as Record<Name, Record<string, number>>;
+  for (const node of nodes) {
+    for (const name of names) {
+      const values: Record<string, number> = out[name];
+      for (const [labels, value] of Object.entries(node[name])) values[labels] = (values[labels] ?? 0) + value;
     }
   }
   return out;

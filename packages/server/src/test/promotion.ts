@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'vitest';
@@ -14,8 +14,8 @@ const run = promisify(execFile);
  * promoted anyway makes every scavenge long and brings full collections closer (docs/performance.md, items 28–31).
  */
 export async function promotedMegabytes(body: string): Promise<{ promotedMB: number; scavenges: number }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-promotion-'));
-  const script = path.join(import.meta.dirname, `.promotion-${process.pid}-${path.basename(dir)}.ts`);
+  // Beside this file, so the body's relative imports resolve; ignored by git (.gitignore) and removed afterwards.
+  const script = path.join(import.meta.dirname, `.promotion-${randomUUID()}.ts`);
   try {
     fs.writeFileSync(script, body);
     const { stdout } = await run(process.execPath, ['--import', 'tsx', '--max-semi-space-size=64', '--trace-gc-nvp', script], {
@@ -32,7 +32,6 @@ export async function promotedMegabytes(body: string): Promise<{ promotedMB: num
     return { promotedMB: promoted / 2 ** 20, scavenges };
   } finally {
     fs.rmSync(script, { force: true });
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
