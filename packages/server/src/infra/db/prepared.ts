@@ -9,10 +9,10 @@ import type { Database as Schema } from './schema.ts';
  *
  * The `pg` driver sends every statement unnamed, so PostgreSQL parses and plans it again each time: on the send path
  * that was a third of PostgreSQL's statement time (pg_stat_statements, docs/performance.md). A statement whose text
- * never changes (its lists passed as one JSON parameter, `json_array_elements_text($1::json)`,
- * `json_to_recordset($1::json)`) can be prepared once per connection instead and then only bound and executed, with a
- * generic plan PostgreSQL keeps. Not arrays: PostgreSQL sees an array's length, finds a plan for it cheaper than the
- * generic one, and plans again at every execution (ADR 16).
+ * never changes (its lists passed as arrays in sub-selects, `unnest((select $1::uuid[]), …)`, batch-rows.ts) can be
+ * prepared once per connection instead and then only bound and executed, with a generic plan PostgreSQL keeps. Not
+ * bare arrays: PostgreSQL sees their length, finds a plan for it cheaper than the generic one, and plans again at every
+ * execution (ADR 16).
  *
  * A statement is declared once, as a constant: `preparedStatement(name, text)`, its parameters numbered in the text
  * (`$1`, `$2`, ...). Its text starts with a comment naming it; `prepareNamedStatements` makes every client of a pool

@@ -1,5 +1,6 @@
 import type { Insertable, Selectable, Transaction } from 'kysely';
 import type { Clock } from '../../core/clock.ts';
+import { batchRows } from '../../infra/db/batch-rows.ts';
 import { preparedStatement } from '../../infra/db/prepared.ts';
 import type { Database } from '../../infra/db/schema.ts';
 import type { ConversationActivity, ConversationEventSink } from '../conversations/index.ts';
@@ -10,16 +11,31 @@ type Trx = Transaction<Database>;
 type ConversationRow = Selectable<ConversationsTable>;
 type Fact = Insertable<AnalyticsEventsTable>;
 
+const FACT_ROWS = batchRows<Fact>('f', [
+  ['account_id', 'uuid'],
+  ['conversation_id', 'uuid'],
+  ['type', 'text'],
+  ['at', 'timestamptz'],
+  ['skill_id', 'uuid'],
+  ['agent_id', 'uuid'],
+  ['is_bot', 'boolean'],
+  ['channel', 'text'],
+  ['device', 'text'],
+  ['duration_ms', 'bigint'],
+  ['value', 'numeric'],
+  ['detail', 'text'],
+]);
+
 /**
- * The facts of a transaction in one INSERT: a fixed text with the rows as one JSON parameter, prepared once per
- * connection (infra/db/prepared.ts), since it runs in every group commit, whose number of facts varies. $1: the facts.
+ * The facts of a transaction in one INSERT: a fixed text with the rows as one array per column (infra/db/batch-rows.ts),
+ * prepared once per connection (infra/db/prepared.ts), since it runs in every group commit, whose number of facts
+ * varies. The facts as a batch of rows (`FACT_ROWS`; `detail` is JSON text already).
  */
 const INSERT_FACTS = preparedStatement(
   'analytics.facts',
   `insert into analytics_events (account_id, conversation_id, type, at, skill_id, agent_id, is_bot, channel, device, duration_ms, value, detail)
   select account_id, conversation_id, type, at, skill_id, agent_id, is_bot, channel, device, duration_ms, value, detail::jsonb
-  from json_to_recordset($1::json) as f (account_id uuid, conversation_id uuid, type text, at timestamptz, skill_id uuid, agent_id uuid,
-    is_bot boolean, channel text, device text, duration_ms bigint, value numeric, detail text)`,
+  from ${FACT_ROWS.sql}`,
 );
 
 /**
@@ -42,7 +58,7 @@ export class AnalyticsSink implements ConversationEventSink {
     const at = this.clock.now();
     const facts = items.flatMap(({ conversation, activity }) => factsOf(conversation, activity, at));
     if (facts.length === 0) return;
-    await INSERT_FACTS.runLater(trx, [JSON.stringify(facts)]);
+    await INSERT_FACTS.runLater(trx, FACT_ROWS.parameters(facts));
   }
 }
 

@@ -24,6 +24,7 @@ import type { Clock } from '../../core/clock.ts';
 import { isSupervisor, type Principal, principalId, requireUser } from '../../core/principal.ts';
 import { topics, type EventBus } from '../../infra/bus/event-bus.ts';
 import type { Db } from '../../infra/db/database.ts';
+import { batchRows } from '../../infra/db/batch-rows.ts';
 import { isUniqueViolation } from '../../infra/db/pg-errors.ts';
 import { preparedStatement } from '../../infra/db/prepared.ts';
 import type { Database } from '../../infra/db/schema.ts';
@@ -38,23 +39,52 @@ type ConversationRow = Selectable<ConversationsTable>;
 
 /**
  * The group commit's row locks: the open, assigned conversations of a batch, by one index lookup each in the order of
- * the sorted ids given as JSON (why, in `sendTogether`). $1: the ids.
+ * the sorted ids (why, in `sendTogether`). $1: the ids.
  */
 const SEND_LOCK = preparedStatement<ConversationRow>(
   'send.lock',
-  `select c.* from json_array_elements_text($1::json) as i (id)
-  cross join lateral (select * from conversations where id = i.id::uuid and state = 'open' and assigned_agent_id is not null for update) c`,
+  `select c.* from unnest((select $1::uuid[])) as i (id)
+  cross join lateral (select * from conversations where id = i.id and state = 'open' and assigned_agent_id is not null for update) c`,
 );
+
+/** A message of a group commit as the store takes it: each with its place k among its conversation's sends. */
+interface EventRow {
+  k: number;
+  id: string;
+  conversation_id: string;
+  account_id: string;
+  type: ConversationEvent['type'];
+  originator_id: string;
+  originator_role: ParticipantRole | 'system';
+  originator_name: string | null;
+  audience: 'all' | 'agents_and_managers';
+  client_message_id: string | null;
+  payload: EventPayload;
+}
+
+const EVENT_ROWS = batchRows<EventRow>('v', [
+  ['k', 'int'],
+  ['id', 'uuid'],
+  ['conversation_id', 'uuid'],
+  ['account_id', 'uuid'],
+  ['type', 'text'],
+  ['originator_id', 'uuid'],
+  ['originator_role', 'text'],
+  ['originator_name', 'text'],
+  ['audience', 'text'],
+  ['client_message_id', 'text'],
+  ['payload', 'jsonb'],
+]);
+const NOW = `$${EVENT_ROWS.nextParameter}::timestamptz`;
 
 /**
  * The group commit's store: every check, the sequences and the events of a batch in one statement (why, in
- * `sendTogether`). $1: the events as JSON, each with its place k among its conversation's sends; $2: the time.
+ * `sendTogether`). The events as a batch of rows (`EVENT_ROWS`), then the time.
  */
 const SEND_STORE = preparedStatement<{ id: string; base: number }>(
   'send.store',
   `with v as (
-    select * from json_to_recordset($1::json) as v (k int, id uuid, conversation_id uuid, account_id uuid, type text,
-      originator_id uuid, originator_role text, originator_name text, audience text, client_message_id text, payload jsonb)
+    select * from ${EVENT_ROWS.sql}
   ), refused as (
     select v.conversation_id from v
       left join lateral (select true as present from conversation_participants p
@@ -65,12 +95,12 @@ const SEND_STORE = preparedStatement<{ id: string; base: number }>(
   ), counts as (
     select conversation_id, count(*)::int as n from v where conversation_id not in (select conversation_id from refused) group by conversation_id
   ), bumped as (
-    update conversations c set last_seq = c.last_seq + counts.n, updated_at = $2::timestamptz
+    update conversations c set last_seq = c.last_seq + counts.n, updated_at = ${NOW}
     from counts where c.id = counts.conversation_id and c.id = any(array(select conversation_id from counts))
     returning c.id, c.last_seq - counts.n as base
   ), stored as (
     insert into conversation_events (id, conversation_id, account_id, seq, type, originator_id, originator_role, originator_name, audience, client_message_id, payload, created_at)
-    select v.id, v.conversation_id, v.account_id, b.base + v.k, v.type, v.originator_id, v.originator_role, v.originator_name, v.audience, v.client_message_id, v.payload, $2::timestamptz
+    select v.id, v.conversation_id, v.account_id, b.base + v.k, v.type, v.originator_id, v.originator_role, v.originator_name, v.audience, v.client_message_id, v.payload, ${NOW}
     from v join bumped b on b.id = v.conversation_id
   )
   select id, base from bumped`,
@@ -459,13 +489,12 @@ export class ConversationService {
       timing.mark('begin');
       // Only open, assigned conversations are locked here (in id order, so two batches cannot deadlock): a routing pass
       // locks queued ones in its own order, and the one-by-one path serves the others.
-      // Fixed texts with their lists as JSON, prepared once per connection (infra/db/prepared.ts), as is the store below.
-      // Each row is locked by its own lookup (a lateral index scan, in the order of the sorted ids): `id = any(...)` gets
-      // a bitmap scan in the generic plan, which cannot mark the index entries of dead row versions as dead, so under a
-      // steady stream of updates every batch walked them all again (1,953 buffers a call, ADR 16). The ids go as JSON,
-      // whose length the planner does not look into, so the plan for these ids costs what the generic plan costs and
-      // PostgreSQL keeps the generic one: an array's length it does see, and it planned the statement at every batch.
-      const { rows: locked } = await SEND_LOCK.run(trx, [JSON.stringify(ids)]);
+      // A fixed text with its list as an array in a sub-select, prepared once per connection with a generic plan
+      // (infra/db/prepared.ts, batch-rows.ts), as is the store below. Each row is locked by its own lookup (a lateral
+      // index scan, in the order of the sorted ids): `id = any(...)` gets a bitmap scan in the generic plan, which
+      // cannot mark the index entries of dead row versions as dead, so under a steady stream of updates every batch
+      // walked them all again (1,953 buffers a call, ADR 16).
+      const { rows: locked } = await SEND_LOCK.run(trx, [ids]);
       timing.mark('lock');
       const rows = new Map(locked.map((row) => [row.id, row] as const));
       const leftOut = new Set<string>();
@@ -498,14 +527,14 @@ export class ConversationService {
       const storing = accepted.filter((a) => !leftOut.has(a.conversation.id));
       if (storing.length === 0) return { stored: [], summaries: new Map<string, ConversationSummary>() };
       // One statement checks every send (its sender still a participant, its clientMessageId not used before), moves
-      // the sequences of the conversations where every send passed, and inserts their events; the rows go as one JSON
-      // parameter. Each send's place among its conversation's sends (k) makes its sequence: the statement returns each
+      // the sequences of the conversations where every send passed, and inserts their events; the rows go as one array
+      // per column. Each send's place among its conversation's sends (k) makes its sequence: the statement returns each
       // stored conversation's sequence before the batch. The events' ids are made here, so nothing comes back to parse.
-      // The statement is planned once for any batch (a generic plan that assumes 100 rows): the checks are lateral
+      // The statement is planned once for any batch (a generic plan that assumes 10 rows): the checks are lateral
       // lookups and the update names its rows by id, so that plan probes indexes instead of hashing whole tables.
       const now = this.clock.now();
       const place = new Map<string, number>();
-      const eventRows = storing.map((a) => {
+      const eventRows = storing.map((a): EventRow => {
         const k = (place.get(a.conversation.id) ?? 0) + 1;
         place.set(a.conversation.id, k);
         return {
@@ -522,7 +551,7 @@ export class ConversationService {
           payload: a.message.payload,
         };
       });
-      const { rows: bumped } = await SEND_STORE.run(trx, [JSON.stringify(eventRows), now]);
+      const { rows: bumped } = await SEND_STORE.run(trx, [...EVENT_ROWS.parameters(eventRows), now]);
       timing.mark('store');
       if (bumped.length === 0) return { stored: [], summaries: new Map<string, ConversationSummary>() };
       const bases = new Map(bumped.map((b) => [b.id, b.base] as const));

@@ -22,6 +22,7 @@ import { isSupervisor, type Principal, principalId, requireUser } from '../../co
 import type { EventBus } from '../../infra/bus/event-bus.ts';
 import type { Db } from '../../infra/db/database.ts';
 import { isUniqueViolation } from '../../infra/db/pg-errors.ts';
+import { batchRows } from '../../infra/db/batch-rows.ts';
 import { preparedStatement } from '../../infra/db/prepared.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import type { ConversationActivity, ConversationRoutingPort, ConversationService, StoredMessage } from '../conversations/index.ts';
@@ -51,38 +52,57 @@ type MessageRouting = Pick<RoutingRow, 'conversation_id' | 'status' | 'skill_id'
   response_target_seconds: number | null;
 };
 
-// The two statements of every group commit, fixed texts with their lists as JSON, prepared once per connection
-// (infra/db/prepared.ts). JSON, not arrays, so PostgreSQL keeps one generic plan (ADR 16); lateral lookups that cannot
-// be flattened into a join (`limit 1`), so that plan probes the index for each id: flattened, the generic plan's 100
-// ids hashed and scanned the whole table. Only the columns a message changes or reads: a routing row has eleven
+// The two statements of every group commit, fixed texts with their lists as arrays in sub-selects, prepared once per
+// connection with a generic plan (infra/db/prepared.ts, batch-rows.ts, ADR 16); lateral lookups that cannot be
+// flattened into a join (`limit 1`), so that plan probes the index for each id: flattened, a generic plan for 100 ids
+// hashed them and scanned the whole table. Only the columns a message changes or reads: a routing row has eleven
 // timestamps.
 
 /** $1: the conversations' ids. */
 const FIND_MESSAGE_ROUTING = preparedStatement<MessageRouting>(
   'routing.messages.find',
   `select r.conversation_id, r.status, r.skill_id, r.agent_id, r.awaiting_since, r.first_response_at, r.breached_at, s.response_target_seconds
-  from json_array_elements_text($1::json) as i (id)
-  cross join lateral (select * from conversation_routing where conversation_id = i.id::uuid limit 1) r
+  from unnest((select $1::uuid[])) as i (id)
+  cross join lateral (select * from conversation_routing where conversation_id = i.id limit 1) r
   left join lateral (select response_target_seconds from skills where id = r.skill_id limit 1) s on true`,
 );
 
-/** $1: each conversation's new values as JSON; $2: the time. The rows to update are named by id (a scan of the key). */
+/** What a group commit changes in a conversation's routing row. */
+interface MessageRoutingUpdate {
+  conversation_id: string;
+  awaiting_since: Date | null;
+  response_due_at: Date | null;
+  clear_breach: boolean;
+  first_response_at: Date | null;
+  queued: boolean;
+}
+
+const ROUTING_UPDATES = batchRows<MessageRoutingUpdate>('v', [
+  ['conversation_id', 'uuid'],
+  ['awaiting_since', 'timestamptz'],
+  ['response_due_at', 'timestamptz'],
+  ['clear_breach', 'boolean'],
+  ['first_response_at', 'timestamptz'],
+  ['queued', 'boolean'],
+]);
+const NOW = `$${ROUTING_UPDATES.nextParameter}::timestamptz`;
+
+/** The conversations' new values as a batch of rows (`ROUTING_UPDATES`), then the time. The rows to update are named by id (a scan of the key). */
 const UPDATE_MESSAGE_ROUTING = preparedStatement(
   'routing.messages.update',
   `with v as (
-    select * from json_to_recordset($1::json)
-      as v (conversation_id uuid, awaiting_since timestamptz, response_due_at timestamptz, clear_breach boolean, first_response_at timestamptz, queued boolean)
+    select * from ${ROUTING_UPDATES.sql}
   )
   update conversation_routing r set
     awaiting_since = v.awaiting_since,
     response_due_at = v.response_due_at,
     idle_warned_at = null,
-    last_activity_at = $2::timestamptz,
+    last_activity_at = ${NOW},
     breached_at = case when v.clear_breach then null else r.breached_at end,
     first_response_at = coalesce(r.first_response_at, v.first_response_at),
     status = case when v.queued then 'queued' else r.status end,
-    queued_at = case when v.queued then $2::timestamptz else r.queued_at end,
-    queue_order_at = case when v.queued then $2::timestamptz else r.queue_order_at end,
+    queued_at = case when v.queued then ${NOW} else r.queued_at end,
+    queue_order_at = case when v.queued then ${NOW} else r.queue_order_at end,
     queue_notice_sent = case when v.queued then false else r.queue_notice_sent end
   from v
   where r.conversation_id = v.conversation_id and r.conversation_id = any(array(select conversation_id from v))`,
@@ -280,7 +300,7 @@ export class RoutingService {
     if (relevant.length === 0) return changed;
     const now = this.clock.now();
     const ids = [...new Set(relevant.map((m) => m.conversation.id))];
-    const { rows: found } = await FIND_MESSAGE_ROUTING.run(trx, [JSON.stringify(ids)]);
+    const { rows: found } = await FIND_MESSAGE_ROUTING.run(trx, [ids]);
     const rows = new Map<string, MessageRouting>(found.map((r) => [r.conversation_id, r]));
     for (const m of relevant) if (!rows.has(m.conversation.id)) rows.set(m.conversation.id, await this.createRowWithTarget(trx, m.conversation));
     // What each conversation's update sets, after all of its messages in this transaction.
@@ -327,15 +347,17 @@ export class RoutingService {
       update.awaiting = row.awaiting_since;
       updates.set(conversation.id, update);
     }
-    const values = [...updates].map(([id, u]) => ({
-      conversation_id: id,
-      awaiting_since: u.awaiting,
-      response_due_at: u.due,
-      clear_breach: u.clearBreach,
-      first_response_at: u.firstResponse,
-      queued: u.queued,
-    }));
-    await UPDATE_MESSAGE_ROUTING.runLater(trx, [JSON.stringify(values), now]);
+    const values = [...updates].map(
+      ([id, u]): MessageRoutingUpdate => ({
+        conversation_id: id,
+        awaiting_since: u.awaiting,
+        response_due_at: u.due,
+        clear_breach: u.clearBreach,
+        first_response_at: u.firstResponse,
+        queued: u.queued,
+      }),
+    );
+    await UPDATE_MESSAGE_ROUTING.runLater(trx, [...ROUTING_UPDATES.parameters(values), now]);
     await this.conversations.recordActivities(trx, activities);
     return changed;
   }
