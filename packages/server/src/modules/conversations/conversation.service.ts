@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
 import type {
@@ -30,6 +29,7 @@ import { preparedStatement } from '../../infra/db/prepared.ts';
 import type { Database } from '../../infra/db/schema.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import { assertCanView, canView, principalName, seesInternalEvents, writerRole } from './access.ts';
+import { newEventId } from './event-ids.ts';
 import { payloadOf, toSummary, toWireEvent } from './event-mapping.ts';
 import { type BatchReport, GroupCommit, type Settler } from './group-commit.ts';
 import type { ConversationEventsTable, ConversationsTable, EventPayload } from './tables.ts';
@@ -539,7 +539,7 @@ export class ConversationService {
         place.set(a.conversation.id, k);
         return {
           k,
-          id: randomUUID(),
+          id: newEventId(),
           conversation_id: a.conversation.id,
           account_id: a.conversation.account_id,
           type: a.message.type,
@@ -1038,8 +1038,8 @@ export class ConversationService {
           and exists (select 1 from conversation_participants where conversation_id = ${conversation.id} and participant_id = ${message.originatorId} and left_at is null)
         returning last_seq
       ), stored as (
-        insert into conversation_events (conversation_id, account_id, seq, type, originator_id, originator_role, originator_name, audience, client_message_id, payload, created_at)
-        select ${conversation.id}::uuid, ${conversation.account_id}::uuid, last_seq, ${message.type}, ${message.originatorId}::uuid, ${message.originatorRole}, ${message.originatorName}::text,
+        insert into conversation_events (id, conversation_id, account_id, seq, type, originator_id, originator_role, originator_name, audience, client_message_id, payload, created_at)
+        select ${newEventId()}::uuid, ${conversation.id}::uuid, ${conversation.account_id}::uuid, last_seq, ${message.type}, ${message.originatorId}::uuid, ${message.originatorRole}, ${message.originatorName}::text,
           ${message.audience}, ${message.clientMessageId}::text, ${JSON.stringify(message.payload)}::jsonb, ${now}::timestamptz
         from bumped
         returning *
@@ -1090,6 +1090,7 @@ export class ConversationService {
       .insertInto('conversation_events')
       .values(
         events.map((e, i) => ({
+          id: newEventId(),
           conversation_id: conversation.id,
           account_id: conversation.account_id,
           seq: first + i,

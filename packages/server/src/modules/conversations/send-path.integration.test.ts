@@ -107,6 +107,27 @@ describe(`the send path (${storageMode})`, () => {
     expect(after.sequence).toBe(ack.sequence + 1);
   });
 
+  it('gives every event an id that grows with time (a UUID of version 7), whichever path stored it', async () => {
+    const startedAt = Date.now();
+    const { conversationId, consumer, agent } = await assigned();
+    const conversations = t.server.services.conversations;
+    // A lone send, sends together (the group commit), and a join with its message (the one-by-one path).
+    await conversations.send(consumer, conversationId, message('Where is my order?'));
+    await Promise.all([conversations.send(consumer, conversationId, message('Order 1234')), conversations.send(agent, conversationId, message('Looking'))]);
+    const manager = await a.createUser(admin, 'manager');
+    await conversations.send(await t.server.services.auth.authenticate(manager.token), conversationId, message('Stepping in'));
+    const events = await conversations.readEventsFrom(conversationId, 0, 100);
+    expect(events.length).toBeGreaterThanOrEqual(8);
+    const millisecondsOf = (id: string) => Number.parseInt(id.replaceAll('-', '').slice(0, 12), 16);
+    for (const { id } of events) {
+      expect(id[14], id).toBe('7');
+      expect(millisecondsOf(id)).toBeGreaterThanOrEqual(startedAt);
+      expect(millisecondsOf(id)).toBeLessThanOrEqual(Date.now());
+    }
+    // Stored one after another, so in the order of their sequence: the primary key grows at its right edge.
+    expect(events.map((e) => e.id)).toEqual(events.map((e) => e.id).sort());
+  });
+
   describe('group commit', () => {
     /** Assigned conversations, each with its consumer and agent, their set-up over. */
     async function many(n: number) {
