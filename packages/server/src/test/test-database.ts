@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import pg from 'pg';
-import { inject } from 'vitest';
-import type { DatabaseOptions } from '../infra/db/database.ts';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { type Database, type DatabaseOptions, openDatabase } from '../infra/db/database.ts';
+import { createLogger } from '../infra/telemetry/logger.ts';
 
 /**
  * A fresh, migrated database for one test server, in the mode the suite runs in:
@@ -35,3 +36,25 @@ export async function createTestDatabase(): Promise<{ options: DatabaseOptions; 
 }
 
 export const storageMode = process.env.PARLEY_TEST_DATABASE_URL ? 'postgres' : 'embedded';
+
+/**
+ * A fresh, migrated database opened for the tests of one `describe` (registers its `beforeAll` and `afterAll`): call
+ * the function returned inside a test or a later hook for the open database. Closed and dropped after the tests.
+ */
+export function openTestDatabase(): () => Database {
+  let database: Database | undefined;
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const test = await createTestDatabase();
+    drop = test.drop;
+    database = await openDatabase(test.options, createLogger({ level: 'silent' }));
+  });
+  afterAll(async () => {
+    await database?.close();
+    await drop?.();
+  });
+  return () => {
+    if (!database) throw new Error('the test database is opened in beforeAll; use it inside a test or a later hook');
+    return database;
+  };
+}

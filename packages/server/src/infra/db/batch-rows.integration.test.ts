@@ -1,9 +1,8 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, storageMode } from '../../test/test-database.ts';
-import { createLogger } from '../telemetry/logger.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openTestDatabase, storageMode } from '../../test/test-database.ts';
 import { batchRows } from './batch-rows.ts';
-import { type Database, openDatabase } from './database.ts';
+import type { Database } from './database.ts';
 import { preparedStatement } from './prepared.ts';
 
 interface Row {
@@ -27,19 +26,11 @@ const ROWS = batchRows<Row>('r', [
 const ECHO = preparedStatement<Row & { tag: string }>('test.batch-rows.echo', `select r.*, $${ROWS.nextParameter}::text as tag from ${ROWS.sql} order by r.n`);
 
 describe(`a batch of rows as one array per column (${storageMode})`, () => {
+  const opened = openTestDatabase();
   let database: Database;
-  let drop: () => Promise<void>;
-
   beforeAll(async () => {
-    const test = await createTestDatabase();
-    drop = test.drop;
-    database = await openDatabase(test.options, createLogger({ level: 'silent' }));
+    database = opened();
     await sql`create table batch_rows_test (n int, id uuid, label text, at timestamptz, flag boolean, doc jsonb)`.execute(database.db);
-  });
-  afterAll(async () => {
-    await sql`drop table if exists batch_rows_test`.execute(database.db);
-    await database.close();
-    await drop();
   });
 
   const awkward: Row[] = [

@@ -1,24 +1,16 @@
 import { sql, type Transaction } from 'kysely';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { roundTripsOf } from '../../test/statement-counter.ts';
-import { createTestDatabase, storageMode } from '../../test/test-database.ts';
-import { createLogger } from '../telemetry/logger.ts';
-import { type Database, openDatabase } from './database.ts';
+import { openTestDatabase, storageMode } from '../../test/test-database.ts';
+import type { Database } from './database.ts';
 import { dollarQuoted, preparedStatement } from './prepared.ts';
 import type { Database as Schema } from './schema.ts';
 
 describe(`named prepared statements (${storageMode})`, () => {
+  const opened = openTestDatabase();
   let database: Database;
-  let drop: () => Promise<void>;
-
-  beforeAll(async () => {
-    const test = await createTestDatabase();
-    drop = test.drop;
-    database = await openDatabase(test.options, createLogger({ level: 'silent' }));
-  });
-  afterAll(async () => {
-    await database.close();
-    await drop();
+  beforeAll(() => {
+    database = opened();
   });
 
   /** The statements prepared on the connection of `trx`. */
