@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, storageMode } from '../../test/test-database.ts';
-import { batchRows } from './batch-rows.ts';
+import { arrayParameter, batchRows } from './batch-rows.ts';
 import type { Database } from './database.ts';
 import { preparedStatement } from './prepared.ts';
 
@@ -85,5 +85,12 @@ describe(`a batch of rows as one array per column (${storageMode})`, () => {
     expect(() => rows.parameters([{ a: { an: 'object' } }])).toThrow(/a batch's a must be a string, number, boolean or date/);
     expect(() => rows.parameters([{ a: new Date(Number.NaN) }])).toThrow(RangeError);
     expect(rows.parameters([{ a: 'x' }, { a: null }, { a: undefined }, { a: 2 }, { a: true }])).toEqual(['{"x",NULL,NULL,2,t}']);
+  });
+
+  it('writes a list as one array parameter the same way', async () => {
+    expect(arrayParameter(['a"b\\c', null, 2])).toBe('{"a\\"b\\\\c",NULL,2}');
+    const ids = awkward.map((row) => row.id);
+    const { rows } = await sql<{ id: string }>`select id from unnest((select ${arrayParameter(ids)}::uuid[])) as i (id)`.execute(database.db);
+    expect(rows.map((r) => r.id)).toEqual(ids);
   });
 });

@@ -42,15 +42,30 @@ export function batchRows<Row>(alias: string, columns: ReadonlyArray<BatchColumn
     parameters: (rows) =>
       columns.map(([column, type]) => {
         const json = type === 'json' || type === 'jsonb';
-        let literal = '{';
-        for (let i = 0; i < rows.length; i++) {
-          if (i > 0) literal += ',';
+        return arrayLiteral(rows.length, (i) => {
           const value: unknown = (rows[i] as Row)[column];
-          literal += json && value !== null && value !== undefined ? quoted(JSON.stringify(value)) : element(value, column);
-        }
-        return `${literal}}`;
+          return json && value !== null && value !== undefined ? quoted(JSON.stringify(value)) : element(value, column);
+        });
       }),
   };
+}
+
+/**
+ * A list as one array parameter of a fixed statement, written as a batch's columns are: in the statement, in a
+ * sub-select for the same reason (`unnest((select $1::uuid[])) as i (id)`).
+ */
+export function arrayParameter(values: readonly unknown[]): string {
+  return arrayLiteral(values.length, (i) => element(values[i], 'list'));
+}
+
+/** `{e0,e1,…}` of `count` elements. */
+function arrayLiteral(count: number, elementAt: (i: number) => string): string {
+  let literal = '{';
+  for (let i = 0; i < count; i++) {
+    if (i > 0) literal += ',';
+    literal += elementAt(i);
+  }
+  return `${literal}}`;
 }
 
 const NEEDS_ESCAPE = /["\\]/;

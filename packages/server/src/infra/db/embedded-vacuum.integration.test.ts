@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, storageMode } from '../../test/test-database.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openTestDatabase, storageMode } from '../../test/test-database.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { createMetrics } from '../telemetry/metrics.ts';
-import { type Database, openDatabase } from './database.ts';
+import type { Database } from './database.ts';
 import { EmbeddedVacuum, upkeepFor } from './embedded-vacuum.ts';
 
 describe('what a table asks for, by PostgreSQL autovacuum rules', () => {
@@ -23,19 +23,13 @@ describe('what a table asks for, by PostgreSQL autovacuum rules', () => {
 });
 
 describe(`embedded mode's vacuum (${storageMode})`, () => {
+  const opened = openTestDatabase();
   let database: Database;
-  let drop: () => Promise<void>;
   let vacuum: EmbeddedVacuum;
 
-  beforeAll(async () => {
-    const test = await createTestDatabase();
-    drop = test.drop;
-    database = await openDatabase(test.options, createLogger({ level: 'silent' }));
+  beforeAll(() => {
+    database = opened();
     vacuum = new EmbeddedVacuum(database.db, createMetrics(), createLogger({ level: 'silent' }));
-  });
-  afterAll(async () => {
-    await database.close();
-    await drop();
   });
 
   /** The table's counts as the statistics have them, this session's own changes reported first. */

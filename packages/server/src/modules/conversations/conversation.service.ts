@@ -23,7 +23,7 @@ import type { Clock } from '../../core/clock.ts';
 import { isSupervisor, type Principal, principalId, requireUser } from '../../core/principal.ts';
 import { topics, type EventBus } from '../../infra/bus/event-bus.ts';
 import type { Db } from '../../infra/db/database.ts';
-import { batchRows } from '../../infra/db/batch-rows.ts';
+import { arrayParameter, batchRows } from '../../infra/db/batch-rows.ts';
 import { isUniqueViolation } from '../../infra/db/pg-errors.ts';
 import { preparedStatement } from '../../infra/db/prepared.ts';
 import type { Database } from '../../infra/db/schema.ts';
@@ -494,7 +494,7 @@ export class ConversationService {
       // index scan, in the order of the sorted ids): `id = any(...)` gets a bitmap scan in the generic plan, which
       // cannot mark the index entries of dead row versions as dead, so under a steady stream of updates every batch
       // walked them all again (1,953 buffers a call, ADR 16).
-      const { rows: locked } = await SEND_LOCK.run(trx, [ids]);
+      const { rows: locked } = await SEND_LOCK.run(trx, [arrayParameter(ids)]);
       timing.mark('lock');
       const rows = new Map(locked.map((row) => [row.id, row] as const));
       const leftOut = new Set<string>();

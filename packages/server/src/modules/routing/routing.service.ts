@@ -22,7 +22,7 @@ import { isSupervisor, type Principal, principalId, requireUser } from '../../co
 import type { EventBus } from '../../infra/bus/event-bus.ts';
 import type { Db } from '../../infra/db/database.ts';
 import { isUniqueViolation } from '../../infra/db/pg-errors.ts';
-import { batchRows } from '../../infra/db/batch-rows.ts';
+import { arrayParameter, batchRows } from '../../infra/db/batch-rows.ts';
 import { preparedStatement } from '../../infra/db/prepared.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import type { ConversationActivity, ConversationRoutingPort, ConversationService, StoredMessage } from '../conversations/index.ts';
@@ -300,7 +300,7 @@ export class RoutingService {
     if (relevant.length === 0) return changed;
     const now = this.clock.now();
     const ids = [...new Set(relevant.map((m) => m.conversation.id))];
-    const { rows: found } = await FIND_MESSAGE_ROUTING.run(trx, [ids]);
+    const { rows: found } = await FIND_MESSAGE_ROUTING.run(trx, [arrayParameter(ids)]);
     const rows = new Map<string, MessageRouting>(found.map((r) => [r.conversation_id, r]));
     for (const m of relevant) if (!rows.has(m.conversation.id)) rows.set(m.conversation.id, await this.createRowWithTarget(trx, m.conversation));
     // What each conversation's update sets, after all of its messages in this transaction.
