@@ -128,4 +128,16 @@ export const analyticsMigrations: Record<string, Migration> = {
       await sql`create index analytics_hourly_account_agent_hour on analytics_hourly (account_id, agent_id, hour)`.execute(db);
     },
   },
+  '2026_12_17_0010_analytics_fact_indexes': {
+    async up(db: Kysely<unknown>) {
+      // Every message stores a fact, and each index of the facts is one more entry per message (docs/performance.md,
+      // item 35). Nothing reads the facts by conversation: that index goes. The hourly rollup reads them by time across
+      // accounts (`at >= $1 and at < $2`, a week at a time); facts are appended as they happen, so their time follows
+      // their place in the table and a block-range index answers that range as well as a B-tree, at a few pages for
+      // the whole table instead of one entry per fact. Reports read per account, through (account_id, at).
+      await sql`drop index analytics_events_conversation`.execute(db);
+      await sql`drop index analytics_events_at`.execute(db);
+      await sql`create index analytics_events_at on analytics_events using brin (at)`.execute(db);
+    },
+  },
 };
