@@ -13,6 +13,8 @@ import { createTestDatabase, storageMode } from './test/test-database.ts';
 
 const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PASSWORD = 'cluster-admin-password';
+/** Requests a minute per client address on the public endpoints, for the whole cluster: more than the tests' logins. */
+const PUBLIC_LIMIT = 30;
 
 /**
  * Cluster mode: identical nodes over one PostgreSQL and one Redis. PGlite is one process's database, so this runs in
@@ -40,6 +42,7 @@ describe.skipIf(storageMode === 'embedded')('two nodes over one PostgreSQL and R
         BOOTSTRAP_ADMIN_EMAIL: `admin-${prefix}@parley.test`,
         LOG_LEVEL: 'silent',
         ROUTING_SWEEP_INTERVAL_MS: '200',
+        PUBLIC_RATE_LIMIT_PER_MINUTE: String(PUBLIC_LIMIT),
       });
       const server = await createServer(config, { logger: createLogger({ level: 'silent' }) });
       nodes.push({ server, url: await server.listen() });
@@ -93,5 +96,19 @@ describe.skipIf(storageMode === 'embedded')('two nodes over one PostgreSQL and R
       consumer.close();
       agent.close();
     }
+  });
+
+  // Last: it spends this address's allowance on the public endpoints.
+  it('limits a client address once for the cluster, not once per node', async () => {
+    const [a, b] = nodes;
+    if (!a || !b) throw new Error('two nodes expected');
+    const widgetConfig = async (url: string) => (await fetch(`${url}/v1/widget/config?widgetKey=${encodeURIComponent(widgetKey)}`)).status;
+    const statuses: number[] = [];
+    for (let i = 0; i < 2 * PUBLIC_LIMIT; i++) statuses.push(await widgetConfig(i % 2 === 0 ? a.url : b.url));
+    const allowed = statuses.filter((s) => s === 200).length;
+    // Earlier tests spent a few of the allowance (logins, a consumer session); per-node buckets would allow about twice it.
+    expect(allowed).toBeGreaterThan(0);
+    expect(allowed).toBeLessThanOrEqual(PUBLIC_LIMIT);
+    expect(statuses.slice(PUBLIC_LIMIT)).toEqual(Array.from({ length: PUBLIC_LIMIT }, () => 429));
   });
 });

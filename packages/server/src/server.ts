@@ -5,6 +5,9 @@ import { createInProcessBus } from './infra/bus/in-process-bus.ts';
 import { createRedisBus } from './infra/bus/redis-bus.ts';
 import type { EventBus } from './infra/bus/event-bus.ts';
 import { type Database, type DatabaseOptions, openDatabase } from './infra/db/database.ts';
+import { createMemoryRateLimitStore } from './infra/rate-limits/memory-rate-limit-store.ts';
+import type { RateLimitStore } from './infra/rate-limits/rate-limit-store.ts';
+import { createRedisRateLimitStore } from './infra/rate-limits/redis-rate-limit-store.ts';
 import { EmbeddedVacuum } from './infra/db/embedded-vacuum.ts';
 import { createLogger, type Logger } from './infra/telemetry/logger.ts';
 import { createMetrics, type Metrics } from './infra/telemetry/metrics.ts';
@@ -57,6 +60,25 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
     await database.close();
     throw error;
   }
+  // Request limits count with the bus: in this process alone, or in the Redis the nodes share.
+  let rateLimits: RateLimitStore;
+  try {
+    rateLimits =
+      config.bus.mode === 'redis'
+        ? await createRedisRateLimitStore({
+            url: config.bus.url,
+            logger: logger.child({ module: 'rate-limits' }),
+            onStoreError: (error) => {
+              metrics.rateLimitStoreErrors.inc();
+              logger.warn({ err: error }, 'rate-limit store did not answer: request let through');
+            },
+          })
+        : createMemoryRateLimitStore();
+  } catch (error) {
+    await bus.close();
+    await database.close();
+    throw error;
+  }
 
   let app: FastifyInstance;
   // Where this node answers, for URLs providers call back when PUBLIC_URL is not set (a single node on its own).
@@ -73,7 +95,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       logger.info({ accountId: bootstrap.accountId, adminEmail: bootstrap.adminEmail }, 'first start: created the first account and admin');
     }
     app = await createHttpApp(
-      { services, database, metrics, lifecycle, bus },
+      { services, database, metrics, lifecycle, bus, rateLimits },
       {
         logger,
         maxBodyBytes: config.http.maxBodyBytes,
@@ -85,6 +107,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       },
     );
   } catch (error) {
+    await rateLimits.close();
     await database.close();
     throw error;
   }
@@ -156,6 +179,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         await app.close();
         clearTimeout(cut);
         await services.routing.settle();
+        await rateLimits.close();
         await bus.close();
         await database.close();
         logger.info('shutdown complete');

@@ -1,11 +1,7 @@
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { startLocalRedis } from '../../../../../scripts/cluster/local-services.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { describeEventBus } from './event-bus.contract.ts';
 import type { BusMessage, EventBus } from './event-bus.ts';
@@ -17,43 +13,6 @@ const logger = createLogger({ level: 'silent' });
 const redisBus = (url = REDIS_URL) => createRedisBus({ url, prefix: `parley-test-${randomUUID().slice(0, 8)}:`, logger, onHandlerError: () => {} });
 
 describeEventBus('redis bus', () => redisBus());
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** A Redis of our own on another port, so a test can stop it without touching the machine's. */
-async function startOwnRedis(port: number): Promise<{ stop(): Promise<void> }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGKILL');
-        await exited;
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Two nodes' buses on the machine's Redis, sharing a fresh prefix (an installation of their own). */
 async function twoNodes(): Promise<[EventBus, EventBus]> {
@@ -118,9 +77,8 @@ describe('redis bus across nodes', () => {
   });
 
   it('asks subscribers to resync after Redis restarts, and delivers again', async () => {
-    const port = await freePort();
-    let redis = await startOwnRedis(port);
-    const url = `redis://127.0.0.1:${port}`;
+    const redis = await startLocalRedis();
+    const url = redis.url;
     let publishFailures = 0;
     const publisher = await createRedisBus({ url, logger, onHandlerError: () => {}, onPublishError: () => publishFailures++ });
     const bus = await createRedisBus({ url, logger, onHandlerError: () => {} });
@@ -139,7 +97,7 @@ describe('redis bus across nodes', () => {
       // Its own subscriber has it at once; the other node's is lost, and counted.
       await expect(publisher.publish('topic', { kind: 'routing_changed', accountId: 'lost' })).resolves.toBeUndefined();
       await expect.poll(() => publishFailures, { timeout: 10_000 }).toBe(1);
-      redis = await startOwnRedis(port);
+      await redis.start();
       await expect.poll(() => resyncs, { timeout: 10_000 }).toBe(1);
       await Promise.all([bus.ready(), publisher.ready()]);
       await publisher.publish('topic', { kind: 'routing_changed', accountId: 'after' });
@@ -148,7 +106,7 @@ describe('redis bus across nodes', () => {
       expect(local.map((m) => (m.kind === 'routing_changed' ? m.accountId : ''))).toEqual(['lost', 'after']);
     } finally {
       await Promise.all([bus.close(), publisher.close()]);
-      await redis.stop();
+      await redis.destroy();
     }
   });
 });

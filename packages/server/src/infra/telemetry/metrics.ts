@@ -37,6 +37,11 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    rateLimitStoreErrors: new Counter({
+      name: 'parley_rate_limit_store_errors_total',
+      help: 'Requests let through unlimited because the shared rate-limit store (Redis) did not answer',
+      registers: [registry],
+    }),
     busPublishFailures: new Counter({
       name: 'parley_bus_publish_failures_total',
       help: 'Bus publishes that failed (the events are committed; subscribers catch up from the database)',

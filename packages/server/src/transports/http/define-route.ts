@@ -56,20 +56,20 @@ export function defineRoute<E extends Endpoint>(
   authenticate: Authenticate,
   endpoint: E,
   handler: (ctx: RouteContext<E>) => Promise<Infer<E['response']> | HandlerNoContent>,
-  limitPublic: (clientAddress: string) => number = () => 0,
-  limitCaller: (principal: Principal | undefined) => RateDecision | undefined = () => undefined,
+  limitPublic: (clientAddress: string) => Promise<number> = async () => 0,
+  limitCaller: (principal: Principal | undefined) => Promise<RateDecision | undefined> = async () => undefined,
 ): void {
   app.route({
     method: endpoint.method,
     url: endpoint.path,
     handler: async (request, reply) => {
       if ('public' in endpoint.access) {
-        const wait = limitPublic(request.ip);
+        const wait = await limitPublic(request.ip);
         if (wait > 0) throw new AppError('RATE_LIMITED', 'Too many requests from this address; retry later', { retryAfterMs: wait });
       }
       const principal = await authenticate(request);
       // Counted before authorisation: a key hammering endpoints it may not call is limited too.
-      const rate = limitCaller(principal);
+      const rate = await limitCaller(principal);
       if (rate) {
         reply.header('ratelimit-limit', String(rate.limit)).header('ratelimit-remaining', String(rate.remaining));
         if (rate.waitMs > 0) throw new AppError('RATE_LIMITED', `This API key is limited to ${rate.limit} requests a minute; retry later`, { retryAfterMs: rate.waitMs });

@@ -97,8 +97,8 @@ export async function createHttpApp(deps: HttpDeps, options: HttpAppOptions): Pr
   });
 
   registerCors(app, '/v1/');
-  const limitPublic = createPublicRateLimiter(options.publicRatePerMinute ?? 0);
-  const limitApiKey = createApiKeyRateLimiter(options.apiKeyRatePerMinute ?? 0);
+  const limitPublic = createPublicRateLimiter(deps.rateLimits, options.publicRatePerMinute ?? 0);
+  const limitApiKey = createApiKeyRateLimiter(deps.rateLimits, options.apiKeyRatePerMinute ?? 0);
   const route: Route = (endpoint, handler) => defineRoute(app, authenticate, endpoint, handler, limitPublic, limitApiKey);
   registerOperationsRoutes(app, deps);
   registerAuthRoutes(route, deps);

@@ -2,16 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actors, call } from '../../test/rest-client.ts';
 import { storageMode } from '../../test/test-database.ts';
 import { startTestServer, type TestServer } from '../../test/test-server.ts';
+import { createMemoryRateLimitStore } from '../../infra/rate-limits/memory-rate-limit-store.ts';
 import { createPublicRateLimiter } from './public-rate-limit.ts';
 
 describe('the per-address limit of public endpoints', () => {
-  it('allows a burst of the per-minute size, then asks to wait; each address counts alone; 0 turns it off', () => {
-    const limit = createPublicRateLimiter(3);
-    expect([limit('a'), limit('a'), limit('a')]).toEqual([0, 0, 0]);
-    expect(limit('a')).toBeGreaterThan(0);
-    expect(limit('b')).toBe(0);
-    const off = createPublicRateLimiter(0);
-    expect(Array.from({ length: 1000 }, () => off('a')).every((w) => w === 0)).toBe(true);
+  it('allows a burst of the per-minute size, then asks to wait; each address counts alone; 0 turns it off', async () => {
+    const limit = createPublicRateLimiter(createMemoryRateLimitStore(), 3);
+    expect([await limit('a'), await limit('a'), await limit('a')]).toEqual([0, 0, 0]);
+    expect(await limit('a')).toBeGreaterThan(0);
+    expect(await limit('b')).toBe(0);
+    const off = createPublicRateLimiter(createMemoryRateLimitStore(), 0);
+    const waits = await Promise.all(Array.from({ length: 1000 }, () => off('a')));
+    expect(waits.every((w) => w === 0)).toBe(true);
   });
 });
 

@@ -15,7 +15,7 @@ import { bearerOf } from '../http/http-app.ts';
 import { toErrorBody } from '../http/errors.ts';
 import { ConversationFeed } from './conversation-feed.ts';
 import { AccountFeeds } from './account-feeds.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket } from '../../core/token-bucket.ts';
 
 export interface GatewaySettings {
   heartbeatIntervalMs: number;

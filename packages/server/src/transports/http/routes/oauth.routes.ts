@@ -56,7 +56,7 @@ function parseForm(body: string): Record<string, string> {
  * and answers every error, down to malformed bodies and rate limits, as `{error, error_description}` (RFC 6749 §5.2)
  * so that stock OAuth client libraries understand it. It counts against the per-address limit of public endpoints.
  */
-export async function registerOAuthRoutes(app: FastifyInstance, deps: HttpDeps, limitPublic: (clientAddress: string) => number): Promise<void> {
+export async function registerOAuthRoutes(app: FastifyInstance, deps: HttpDeps, limitPublic: (clientAddress: string) => Promise<number>): Promise<void> {
   await app.register(async (scope) => {
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
       try {
@@ -77,7 +77,7 @@ export async function registerOAuthRoutes(app: FastifyInstance, deps: HttpDeps, 
     });
 
     scope.post(OAUTH_TOKEN_PATH, async (request, reply) => {
-      const wait = limitPublic(request.ip);
+      const wait = await limitPublic(request.ip);
       if (wait > 0) throw new OAuthError('rate_limited', 'Too many requests from this address; retry later', wait);
       const parsed = OAuthTokenRequestSchema.safeParse(request.body ?? {});
       if (!parsed.success) {
