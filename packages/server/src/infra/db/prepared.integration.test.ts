@@ -131,6 +131,74 @@ describe(`named prepared statements (${storageMode})`, () => {
     });
   });
 
+  describe('reads held until the next statement (runWithNext)', () => {
+    const item = preparedStatement('test.item', 'insert into test_items (id, label) values ($1::int, $2::text)');
+    const labels = preparedStatement<{ id: number; label: string }>('test.items', 'select id, label from test_items where id = any($1::int[]) order by id');
+    const strictItem = preparedStatement('test.item.strict', 'insert into test_items (id, label) values ($1::int, $2::text)');
+
+    beforeAll(async () => {
+      await sql`create table test_items (id int primary key, label text not null)`.execute(database.db);
+    });
+    afterEach(async () => {
+      await sql`truncate test_items`.execute(database.db);
+    });
+
+    it('sends a held read before the statement after it, in its round trip, and hands each its own answer', async () => {
+      await item.run(database.db, [1, 'one']);
+      const { result, roundTrips } = await roundTripsOf(() =>
+        database.db.transaction().execute(async (trx) => {
+          await sql`select 1`.execute(trx); // the transaction has begun on the server
+          const read = await labels.runWithNext(trx, [[1, 2]]);
+          const written = await item.run(trx, [2, 'two']); // carries the read, which runs first: it does not see 2
+          const { rows } = await read.result;
+          return { rows, written: written.numAffectedRows };
+        }),
+      );
+      expect(result).toEqual({ rows: [{ id: 1, label: 'one' }], written: 1n });
+      expect(roundTrips.filter((r) => !r.startsWith('prepare '))).toEqual(['begin', 'select 1', expect.stringMatching(/^execute "test\.items"\(.*;\nexecute "test\.item"\(/s), 'commit']);
+    });
+
+    it('sees what its transaction wrote before it', async () => {
+      const rows = await database.db.transaction().execute(async (trx) => {
+        await item.run(trx, [5, 'written first']);
+        const read = await labels.runWithNext(trx, [[5]]);
+        await sql`select 1`.execute(trx);
+        return (await read.result).rows;
+      });
+      expect(rows).toEqual([{ id: 5, label: 'written first' }]);
+    });
+
+    it('refuses the read when its round trip fails, and the transaction fails with the statement that carried it', async () => {
+      await item.run(database.db, [1, 'one']);
+      let read: Awaited<ReturnType<typeof labels.runWithNext>> | undefined;
+      await expect(
+        database.db.transaction().execute(async (trx) => {
+          read = await labels.runWithNext(trx, [[1]]);
+          await strictItem.run(trx, [1, 'a duplicate key']);
+        }),
+      ).rejects.toThrow(/duplicate key/);
+      await expect(read?.result).rejects.toThrow(/duplicate key/);
+    });
+
+    it('refuses a read its transaction never sent (rolled back first)', async () => {
+      let read: Awaited<ReturnType<typeof labels.runWithNext>> | undefined;
+      await expect(
+        database.db.transaction().execute(async (trx) => {
+          await sql`select 1`.execute(trx);
+          read = await labels.runWithNext(trx, [[1]]);
+          throw new Error('changed my mind');
+        }),
+      ).rejects.toThrow('changed my mind');
+      await expect(read?.result).rejects.toThrow(/ended before its held read was sent/);
+    });
+
+    it('runs at once outside a transaction', async () => {
+      await item.run(database.db, [3, 'three']);
+      const read = await labels.runWithNext(database.db, [[3]]);
+      expect((await read.result).rows).toEqual([{ id: 3, label: 'three' }]);
+    });
+  });
+
   it('quotes a text with a tag it does not contain', () => {
     expect(dollarQuoted('plain')).toBe('$v$plain$v$');
     expect(dollarQuoted('a $v$ b')).toBe('$v1$a $v$ b$v1$');

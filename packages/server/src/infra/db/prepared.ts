@@ -31,12 +31,19 @@ import type { Database as Schema } from './schema.ts';
  *   back as if the write had failed at once. Outside a transaction it runs at once.
  * - A transaction's `begin` is held the same way, and goes with its first statement; a transaction that sent nothing
  *   sends nothing.
+ * - `runWithNext` is for a read whose answer is wanted, but not before the transaction's next statement: it is held
+ *   the same way and sent before that statement, in its round trip; the answer comes as a `HeldRead`, settled when
+ *   that round trip returns (routing's read of its rows goes with the group commit's store). Kysely runs one
+ *   statement at a time on a transaction's connection, so the held read's own call returns at once and the answer
+ *   travels beside it, in the `HeldRead` passed as an extra value that the hook takes off before anything is sent.
+ *   Outside a transaction it runs at once.
  * Statements held are sent as `execute` of the same prepared statements (prepared first, on their own, where the
  * connection has not prepared them yet), their values as dollar-quoted literals converted as the driver converts
- * parameters; a rollback drops what is held.
+ * parameters; a rollback drops what is held, and a held read is then refused.
  */
 const PREFIX = '/*prepared:';
 const LATER_PREFIX = '/*prepared-later:';
+const WITH_NEXT_PREFIX = '/*prepared-with-next:';
 const NAME = /^[a-z0-9_.-]+$/;
 
 /** A fixed statement, prepared once per connection; run it inside a transaction or on the database. */
@@ -49,6 +56,40 @@ export interface PreparedStatement<Row> {
    * latest its commit), and its failure fails that statement; outside one it runs at once.
    */
   runLater(db: Kysely<Schema>, parameters: readonly unknown[]): Promise<void>;
+  /**
+   * A read sent with the transaction's next statement, in its round trip (before it); outside a transaction it runs
+   * at once. Await `result` only after that next statement.
+   */
+  runWithNext(db: Kysely<Schema>, parameters: readonly unknown[]): Promise<HeldRead<Row>>;
+}
+
+/** The answer of a read held to go with the next statement: settled when that statement's round trip returns. */
+export class HeldRead<Row> {
+  readonly result: Promise<QueryResult<Row>>;
+  private settle!: { resolve(result: QueryResult<Row>): void; reject(error: unknown): void };
+  private settled = false;
+
+  constructor() {
+    this.result = new Promise<QueryResult<Row>>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    // Refused when its round trip fails: that statement's caller has the error; nobody may be left waiting here.
+    this.result.catch(() => undefined);
+  }
+
+  get isSettled(): boolean {
+    return this.settled;
+  }
+
+  resolve(result: QueryResult<Row>): void {
+    this.settled = true;
+    this.settle.resolve(result);
+  }
+
+  reject(error: unknown): void {
+    this.settled = true;
+    this.settle.reject(error);
+  }
 }
 
 /** Every statement's text by name: a held statement is prepared from it on a connection that has not prepared it. */
@@ -62,6 +103,7 @@ export function preparedStatement<Row = never>(name: string, text: string): Prep
   texts.set(name, marked);
   // Without the hook (a pool it was not installed on), the held form is still the whole statement, run at once.
   const later = `${LATER_PREFIX}${name}*/ ${text}`;
+  const withNext = `${WITH_NEXT_PREFIX}${name}*/ ${text}`;
   return {
     name,
     text: marked,
@@ -69,17 +111,27 @@ export function preparedStatement<Row = never>(name: string, text: string): Prep
     runLater: async (db, parameters) => {
       await db.executeQuery(CompiledQuery.raw(later, [...parameters]));
     },
+    runWithNext: async (db, parameters) => {
+      const read = new HeldRead<Row>();
+      await db.executeQuery(CompiledQuery.raw(withNext, [...parameters, read]));
+      if (!read.isSettled && !heldReads.has(read)) throw new Error(`${name}: a held read needs the prepared-statement hook on its pool`);
+      return read;
+    },
   };
 }
 
 /** The name a statement's text carries, and whether it may be held, if it is one of ours. */
-function markOf(text: string): { name: string; later: boolean } | undefined {
+function markOf(text: string): { name: string; later: boolean; withNext: boolean } | undefined {
   const later = text.startsWith(LATER_PREFIX);
-  if (!later && !text.startsWith(PREFIX)) return undefined;
-  const start = later ? LATER_PREFIX.length : PREFIX.length;
+  const withNext = !later && text.startsWith(WITH_NEXT_PREFIX);
+  if (!later && !withNext && !text.startsWith(PREFIX)) return undefined;
+  const start = later ? LATER_PREFIX.length : withNext ? WITH_NEXT_PREFIX.length : PREFIX.length;
   const end = text.indexOf('*/', start);
-  return end > start ? { name: text.slice(start, end), later } : undefined;
+  return end > start ? { name: text.slice(start, end), later, withNext } : undefined;
 }
+
+/** Held reads a hook has taken and not settled yet (for `runWithNext` to tell a held read from a missing hook). */
+const heldReads = new WeakSet<HeldRead<unknown>>();
 
 /** `execute "name"(…)` with the values as literals, converted as the driver converts a statement's parameters. */
 function executeText(name: string, values: readonly unknown[]): string {
@@ -106,6 +158,8 @@ type Result = { command: string | null; rowCount: number | null; rows: unknown[]
 interface Held {
   text: string;
   name?: string;
+  /** A held read's answer, settled from this statement's result. */
+  read?: HeldRead<unknown>;
 }
 
 /** What the hook keeps per connection: whether a transaction is open, and what it holds to send with the next one. */
@@ -120,6 +174,15 @@ interface DriverConnection {
 }
 
 const BEGIN: Held = { text: 'begin' };
+
+/** Refuses the held reads among `statements` (their round trip failed, or will never be sent). */
+function refuseReads(statements: readonly Held[], error: unknown): void {
+  for (const { read } of statements) {
+    if (!read) continue;
+    heldReads.delete(read);
+    read.reject(error);
+  }
+}
 const noAnswer = (command: string | null): Result => ({ command, rowCount: null, rows: [], fields: [] });
 
 /**
@@ -149,9 +212,23 @@ export function prepareNamedStatements(pool: pg.Pool): void {
     const sendHeld = async (last?: Held): Promise<Result> => {
       const statements = last ? [...state.held, last] : state.held;
       state.held = [];
-      await ensurePrepared(statements);
-      const results = await query([statements.map((s) => s.text).join(';\n')]);
-      const answer = Array.isArray(results) ? results.at(-1) : results;
+      let results: Result | Result[];
+      try {
+        await ensurePrepared(statements);
+        results = await query([statements.map((s) => s.text).join(';\n')]);
+      } catch (error) {
+        refuseReads(statements, error);
+        throw error;
+      }
+      const answers = Array.isArray(results) ? results : [results];
+      statements.forEach((statement, i) => {
+        const answer = answers[i];
+        if (!statement.read) return;
+        heldReads.delete(statement.read);
+        if (answer) statement.read.resolve(answer as QueryResult<unknown>);
+        else statement.read.reject(new Error('no answer to a held read'));
+      });
+      const answer = answers.at(-1);
       if (!answer) throw new Error('no answer to statements sent together');
       return answer;
     };
@@ -164,7 +241,10 @@ export function prepareNamedStatements(pool: pg.Pool): void {
         if (state.held.length > 0) return Promise.reject(new Error('statements are held on this connection and this call cannot carry them'));
         return query(args);
       }
-      const parameters: readonly unknown[] = values ?? [];
+      let parameters: readonly unknown[] = values ?? [];
+      const read = parameters.at(-1);
+      const heldRead = read instanceof HeldRead ? (read as HeldRead<unknown>) : undefined;
+      if (heldRead) parameters = parameters.slice(0, -1);
       const bare = parameters.length === 0 && text.length <= 80 ? text.trim().toLowerCase() : '';
       if (bare === 'begin' && !state.inTransaction) {
         state.inTransaction = true;
@@ -176,6 +256,7 @@ export function prepareNamedStatements(pool: pg.Pool): void {
         state.inTransaction = false;
         // A transaction whose begin was not sent yet has nothing on the server to end: a rollback drops what it held.
         if (bare === 'rollback' || state.held.length === 0 || (state.held.length === 1 && !begun)) {
+          refuseReads(state.held, new Error('the transaction ended before its held read was sent'));
           state.held = [];
           return begun ? query([text]) : Promise.resolve(noAnswer(bare.toUpperCase()));
         }
@@ -186,6 +267,24 @@ export function prepareNamedStatements(pool: pg.Pool): void {
       if (mark?.later && state.inTransaction) {
         state.held.push({ text: executeText(mark.name, parameters), name: mark.name });
         return Promise.resolve(noAnswer(null));
+      }
+      if (mark?.withNext && heldRead) {
+        if (state.inTransaction) {
+          heldReads.add(heldRead);
+          state.held.push({ text: executeText(mark.name, parameters), name: mark.name, read: heldRead });
+          return Promise.resolve(noAnswer(null));
+        }
+        // Outside a transaction (nothing is held there): at once, as a plain prepared statement, its answer handed to the read.
+        return (query([{ name: mark.name, text: texts.get(mark.name) ?? text, values: [...parameters] }]) as Promise<Result>).then(
+          (result) => {
+            heldRead.resolve(result as QueryResult<unknown>);
+            return result;
+          },
+          (error: unknown) => {
+            heldRead.reject(error);
+            throw error;
+          },
+        );
       }
       if (state.held.length > 0) {
         if (mark) return sendHeld({ text: executeText(mark.name, parameters), name: mark.name });
@@ -200,6 +299,7 @@ export function prepareNamedStatements(pool: pg.Pool): void {
   pool.on('release', (_error: Error | undefined, client: pg.PoolClient) => {
     const state = states.get(client);
     if (state) {
+      refuseReads(state.held, new Error('the connection went back to the pool before its held read was sent'));
       state.held = [];
       state.inTransaction = false;
     }

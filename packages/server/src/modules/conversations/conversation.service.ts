@@ -184,6 +184,12 @@ export interface ConversationRoutingPort {
    */
   messagesStored(trx: Trx, messages: readonly StoredMessage[]): Promise<Set<string>>;
   /**
+   * `messagesStored` in two steps, for a group commit: called before the messages' store with the conversations they
+   * go to, routing's read of their rows is held to go with the store, in its round trip (infra/db/prepared.ts,
+   * `runWithNext`); the function it resolves to records the messages once stored.
+   */
+  startMessagesStored(trx: Trx, conversationIds: readonly string[]): Promise<(messages: readonly StoredMessage[]) => Promise<Set<string>>>;
+  /**
    * Serialises with the routing decisions of the account: called first in a transaction that gives a conversation to an
    * agent outside routing (take), so its capacity check and a concurrent routing pass cannot both fill the last place.
    */
@@ -452,7 +458,7 @@ export class ConversationService {
   private readonly groupCommit: GroupCommit<PendingSend, SendAck>;
 
   /**
-   * A batch of sends, even of one: together, with the fixed statements of `sendTogether` (four round trips); what
+   * A batch of sends, even of one: together, with the fixed statements of `sendTogether` (three round trips); what
    * that cannot store, it leaves to the one-by-one path below, which also takes every send of a batch whose
    * transaction failed.
    */
@@ -551,6 +557,8 @@ export class ConversationService {
           payload: a.message.payload,
         };
       });
+      // Routing's read of these conversations' rows goes with the store, in its round trip.
+      const recordRouting = this.routing ? await this.routing.startMessagesStored(trx, [...place.keys()]) : undefined;
       const { rows: bumped } = await SEND_STORE.run(trx, [...EVENT_ROWS.parameters(eventRows), now]);
       timing.mark('store');
       if (bumped.length === 0) return { stored: [], summaries: new Map<string, ConversationSummary>() };
@@ -585,12 +593,7 @@ export class ConversationService {
       }
       for (const { conversation, events } of byConversation.values()) for (const sink of this.sinks) await sink.eventsStored(trx, conversation, events);
       timing.mark('sinks');
-      const changed = this.routing
-        ? await this.routing.messagesStored(
-            trx,
-            stored.map((s) => ({ conversation: s.conversation, role: s.message.originatorRole, audience: s.message.audience })),
-          )
-        : new Set<string>();
+      const changed = recordRouting ? await recordRouting(stored.map((s) => ({ conversation: s.conversation, role: s.message.originatorRole, audience: s.message.audience }))) : new Set<string>();
       const summaries = new Map<string, ConversationSummary>();
       if (changed.size > 0) {
         const fresh = await trx

@@ -23,7 +23,7 @@ import type { EventBus } from '../../infra/bus/event-bus.ts';
 import type { Db } from '../../infra/db/database.ts';
 import { isUniqueViolation } from '../../infra/db/pg-errors.ts';
 import { arrayParameter, batchRows } from '../../infra/db/batch-rows.ts';
-import { preparedStatement } from '../../infra/db/prepared.ts';
+import { type HeldRead, preparedStatement } from '../../infra/db/prepared.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import type { ConversationActivity, ConversationRoutingPort, ConversationService, StoredMessage } from '../conversations/index.ts';
 import { isWithinBusinessHours } from './business-hours.ts';
@@ -250,6 +250,10 @@ export class RoutingService {
     reopenWindowSeconds: async (accountId) => (await loadSettings(this.db, accountId)).reopenWindowSeconds,
     messageStored: async (trx, conversation, role, audience) => this.messageStored(trx, conversation, role, audience),
     messagesStored: (trx, messages) => this.messagesStored(trx, messages),
+    startMessagesStored: async (trx, conversationIds) => {
+      const found = await FIND_MESSAGE_ROUTING.runWithNext(trx, [arrayParameter([...new Set(conversationIds)])]);
+      return (messages) => this.messagesStored(trx, messages, found);
+    },
     lockAccount: (trx, accountId) => lockAccountRouting(trx, accountId),
     taken: async (trx, conversation, agentId) => {
       await this.assertCapacity(trx, conversation.account_id, agentId);
@@ -294,13 +298,14 @@ export class RoutingService {
    * order, one update of every row, and their analytics activities together. Resolves to the conversations whose
    * routing, as the lists show it, changed (queued, breach ended).
    */
-  private async messagesStored(trx: Trx, messages: readonly StoredMessage[]): Promise<Set<string>> {
+  /** `prefetched`: routing's rows of (at least) these messages' conversations, read in an earlier round trip of `trx`. */
+  private async messagesStored(trx: Trx, messages: readonly StoredMessage[], prefetched?: HeldRead<MessageRouting>): Promise<Set<string>> {
     const changed = new Set<string>();
     const relevant = messages.filter((m) => m.role !== 'system' && m.audience === 'all');
     if (relevant.length === 0) return changed;
     const now = this.clock.now();
     const ids = [...new Set(relevant.map((m) => m.conversation.id))];
-    const { rows: found } = await FIND_MESSAGE_ROUTING.run(trx, [arrayParameter(ids)]);
+    const { rows: found } = prefetched ? await prefetched.result : await FIND_MESSAGE_ROUTING.run(trx, [arrayParameter(ids)]);
     const rows = new Map<string, MessageRouting>(found.map((r) => [r.conversation_id, r]));
     for (const m of relevant) if (!rows.has(m.conversation.id)) rows.set(m.conversation.id, await this.createRowWithTarget(trx, m.conversation));
     // What each conversation's update sets, after all of its messages in this transaction.
