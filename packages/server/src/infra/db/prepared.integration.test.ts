@@ -131,7 +131,7 @@ describe(`named prepared statements (${storageMode})`, () => {
     });
   });
 
-  describe('reads held until the next statement (runWithNext)', () => {
+  describe('reads held until the next statement (runAfterNext)', () => {
     const item = preparedStatement('test.item', 'insert into test_items (id, label) values ($1::int, $2::text)');
     const labels = preparedStatement<{ id: number; label: string }>('test.items', 'select id, label from test_items where id = any($1::int[]) order by id');
     const strictItem = preparedStatement('test.item.strict', 'insert into test_items (id, label) values ($1::int, $2::text)');
@@ -143,37 +143,54 @@ describe(`named prepared statements (${storageMode})`, () => {
       await sql`truncate test_items`.execute(database.db);
     });
 
-    it('sends a held read before the statement after it, in its round trip, and hands each its own answer', async () => {
+    it('sends a held read right after the next statement of ours, in its round trip, and hands each its own answer', async () => {
       await item.run(database.db, [1, 'one']);
       const { result, roundTrips } = await roundTripsOf(() =>
         database.db.transaction().execute(async (trx) => {
-          await sql`select 1`.execute(trx); // the transaction has begun on the server
-          const read = await labels.runWithNext(trx, [[1, 2]]);
-          const written = await item.run(trx, [2, 'two']); // carries the read, which runs first: it does not see 2
+          const read = await labels.runAfterNext(trx, [[1, 2]]);
+          await sql`select 1`.execute(trx); // not one of ours: the read waits
+          const written = await item.run(trx, [2, 'two']); // carries the read, which runs after it: it sees 2
           const { rows } = await read.result;
           return { rows, written: written.numAffectedRows };
         }),
       );
-      expect(result).toEqual({ rows: [{ id: 1, label: 'one' }], written: 1n });
-      expect(roundTrips.filter((r) => !r.startsWith('prepare '))).toEqual(['begin', 'select 1', expect.stringMatching(/^execute "test\.items"\(.*;\nexecute "test\.item"\(/s), 'commit']);
+      expect(result).toEqual({
+        rows: [
+          { id: 1, label: 'one' },
+          { id: 2, label: 'two' },
+        ],
+        written: 1n,
+      });
+      expect(roundTrips.filter((r) => !r.startsWith('prepare '))).toEqual(['begin', 'select 1', expect.stringMatching(/^execute "test\.item"\(.*;\nexecute "test\.items"\(/s), 'commit']);
+    });
+
+    it('goes before the commit when no statement of ours follows it', async () => {
+      const { result, roundTrips } = await roundTripsOf(() =>
+        database.db.transaction().execute(async (trx) => {
+          await item.run(trx, [4, 'four']);
+          return labels.runAfterNext(trx, [[4]]);
+        }),
+      );
+      expect((await result.result).rows).toEqual([{ id: 4, label: 'four' }]);
+      expect(roundTrips.at(-1)).toMatch(/^execute "test\.items"\(.*;\ncommit$/s);
     });
 
     it('sees what its transaction wrote before it', async () => {
       const rows = await database.db.transaction().execute(async (trx) => {
         await item.run(trx, [5, 'written first']);
-        const read = await labels.runWithNext(trx, [[5]]);
-        await sql`select 1`.execute(trx);
+        const read = await labels.runAfterNext(trx, [[5]]);
+        await item.run(trx, [6, 'written after']);
         return (await read.result).rows;
       });
-      expect(rows).toEqual([{ id: 5, label: 'written first' }]);
+      expect(rows).toEqual([{ id: 5, label: 'written first' }]); // 6 is not asked for
     });
 
     it('refuses the read when its round trip fails, and the transaction fails with the statement that carried it', async () => {
       await item.run(database.db, [1, 'one']);
-      let read: Awaited<ReturnType<typeof labels.runWithNext>> | undefined;
+      let read: Awaited<ReturnType<typeof labels.runAfterNext>> | undefined;
       await expect(
         database.db.transaction().execute(async (trx) => {
-          read = await labels.runWithNext(trx, [[1]]);
+          read = await labels.runAfterNext(trx, [[1]]);
           await strictItem.run(trx, [1, 'a duplicate key']);
         }),
       ).rejects.toThrow(/duplicate key/);
@@ -181,11 +198,11 @@ describe(`named prepared statements (${storageMode})`, () => {
     });
 
     it('refuses a read its transaction never sent (rolled back first)', async () => {
-      let read: Awaited<ReturnType<typeof labels.runWithNext>> | undefined;
+      let read: Awaited<ReturnType<typeof labels.runAfterNext>> | undefined;
       await expect(
         database.db.transaction().execute(async (trx) => {
           await sql`select 1`.execute(trx);
-          read = await labels.runWithNext(trx, [[1]]);
+          read = await labels.runAfterNext(trx, [[1]]);
           throw new Error('changed my mind');
         }),
       ).rejects.toThrow('changed my mind');
@@ -194,7 +211,7 @@ describe(`named prepared statements (${storageMode})`, () => {
 
     it('runs at once outside a transaction', async () => {
       await item.run(database.db, [3, 'three']);
-      const read = await labels.runWithNext(database.db, [[3]]);
+      const read = await labels.runAfterNext(database.db, [[3]]);
       expect((await read.result).rows).toEqual([{ id: 3, label: 'three' }]);
     });
   });

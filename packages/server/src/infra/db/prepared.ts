@@ -31,19 +31,19 @@ import type { Database as Schema } from './schema.ts';
  *   back as if the write had failed at once. Outside a transaction it runs at once.
  * - A transaction's `begin` is held the same way, and goes with its first statement; a transaction that sent nothing
  *   sends nothing.
- * - `runWithNext` is for a read whose answer is wanted, but not before the transaction's next statement: it is held
- *   the same way and sent before that statement, in its round trip; the answer comes as a `HeldRead`, settled when
- *   that round trip returns (routing's read of its rows goes with the group commit's store). Kysely runs one
- *   statement at a time on a transaction's connection, so the held read's own call returns at once and the answer
- *   travels beside it, in the `HeldRead` passed as an extra value that the hook takes off before anything is sent.
- *   Outside a transaction it runs at once.
+ * - `runAfterNext` is for a read whose answer is wanted, but not before the transaction's next statement: it is held
+ *   and sent right after that statement, in its round trip, so it sees what that statement did (the locks it waited
+ *   for); the answer comes as a `HeldRead`, settled when that round trip returns (routing's read of its rows goes with
+ *   the group commit's row locks). Kysely runs one statement at a time on a transaction's connection, so the held
+ *   read's own call returns at once and the answer travels beside it, in the `HeldRead` passed as an extra value that
+ *   the hook takes off before anything is sent. Outside a transaction it runs at once.
  * Statements held are sent as `execute` of the same prepared statements (prepared first, on their own, where the
  * connection has not prepared them yet), their values as dollar-quoted literals converted as the driver converts
  * parameters; a rollback drops what is held, and a held read is then refused.
  */
 const PREFIX = '/*prepared:';
 const LATER_PREFIX = '/*prepared-later:';
-const WITH_NEXT_PREFIX = '/*prepared-with-next:';
+const AFTER_NEXT_PREFIX = '/*prepared-after-next:';
 const NAME = /^[a-z0-9_.-]+$/;
 
 /** A fixed statement, prepared once per connection; run it inside a transaction or on the database. */
@@ -57,10 +57,10 @@ export interface PreparedStatement<Row> {
    */
   runLater(db: Kysely<Schema>, parameters: readonly unknown[]): Promise<void>;
   /**
-   * A read sent with the transaction's next statement, in its round trip (before it); outside a transaction it runs
-   * at once. Await `result` only after that next statement.
+   * A read sent right after the transaction's next statement, in its round trip; outside a transaction it runs at
+   * once. Await `result` only after that next statement.
    */
-  runWithNext(db: Kysely<Schema>, parameters: readonly unknown[]): Promise<HeldRead<Row>>;
+  runAfterNext(db: Kysely<Schema>, parameters: readonly unknown[]): Promise<HeldRead<Row>>;
 }
 
 /** The answer of a read held to go with the next statement: settled when that statement's round trip returns. */
@@ -103,7 +103,7 @@ export function preparedStatement<Row = never>(name: string, text: string): Prep
   texts.set(name, marked);
   // Without the hook (a pool it was not installed on), the held form is still the whole statement, run at once.
   const later = `${LATER_PREFIX}${name}*/ ${text}`;
-  const withNext = `${WITH_NEXT_PREFIX}${name}*/ ${text}`;
+  const afterNext = `${AFTER_NEXT_PREFIX}${name}*/ ${text}`;
   return {
     name,
     text: marked,
@@ -111,9 +111,9 @@ export function preparedStatement<Row = never>(name: string, text: string): Prep
     runLater: async (db, parameters) => {
       await db.executeQuery(CompiledQuery.raw(later, [...parameters]));
     },
-    runWithNext: async (db, parameters) => {
+    runAfterNext: async (db, parameters) => {
       const read = new HeldRead<Row>();
-      await db.executeQuery(CompiledQuery.raw(withNext, [...parameters, read]));
+      await db.executeQuery(CompiledQuery.raw(afterNext, [...parameters, read]));
       if (!read.isSettled && !heldReads.has(read)) throw new Error(`${name}: a held read needs the prepared-statement hook on its pool`);
       return read;
     },
@@ -121,16 +121,16 @@ export function preparedStatement<Row = never>(name: string, text: string): Prep
 }
 
 /** The name a statement's text carries, and whether it may be held, if it is one of ours. */
-function markOf(text: string): { name: string; later: boolean; withNext: boolean } | undefined {
+function markOf(text: string): { name: string; later: boolean; afterNext: boolean } | undefined {
   const later = text.startsWith(LATER_PREFIX);
-  const withNext = !later && text.startsWith(WITH_NEXT_PREFIX);
-  if (!later && !withNext && !text.startsWith(PREFIX)) return undefined;
-  const start = later ? LATER_PREFIX.length : withNext ? WITH_NEXT_PREFIX.length : PREFIX.length;
+  const afterNext = !later && text.startsWith(AFTER_NEXT_PREFIX);
+  if (!later && !afterNext && !text.startsWith(PREFIX)) return undefined;
+  const start = later ? LATER_PREFIX.length : afterNext ? AFTER_NEXT_PREFIX.length : PREFIX.length;
   const end = text.indexOf('*/', start);
-  return end > start ? { name: text.slice(start, end), later, withNext } : undefined;
+  return end > start ? { name: text.slice(start, end), later, afterNext } : undefined;
 }
 
-/** Held reads a hook has taken and not settled yet (for `runWithNext` to tell a held read from a missing hook). */
+/** Held reads a hook has taken and not settled yet (for `runAfterNext` to tell a held read from a missing hook). */
 const heldReads = new WeakSet<HeldRead<unknown>>();
 
 /** `execute "name"(…)` with the values as literals, converted as the driver converts a statement's parameters. */
@@ -158,7 +158,7 @@ type Result = { command: string | null; rowCount: number | null; rows: unknown[]
 interface Held {
   text: string;
   name?: string;
-  /** A held read's answer, settled from this statement's result. */
+  /** A held read's answer, settled from this statement's result; it goes after the statement it is sent with. */
   read?: HeldRead<unknown>;
 }
 
@@ -208,10 +208,21 @@ export function prepareNamedStatements(pool: pg.Pool): void {
         connection.parsedStatements[name] = text;
       }
     };
-    /** Sends what is held, then `last` if given, in one round trip; answers with the last statement's result. */
-    const sendHeld = async (last?: Held): Promise<Result> => {
-      const statements = last ? [...state.held, last] : state.held;
-      state.held = [];
+    /**
+     * Sends the held writes, then `last`, then the held reads, in one round trip, and answers with `last`'s result.
+     * The held reads go after `last` when it is one of ours, before it when it ends the transaction (a commit), and
+     * stay held when there is no `last` (another statement follows on its own).
+     */
+    const sendHeld = async (last: Held | undefined, readsGo: 'after' | 'before' | 'stay' = 'after'): Promise<Result> => {
+      const before = state.held.filter((h) => !h.read);
+      const reads = state.held.filter((h) => h.read);
+      let statements: Held[];
+      if (!last) statements = before;
+      else if (readsGo === 'after') statements = [...before, last, ...reads];
+      else if (readsGo === 'before') statements = [...before, ...reads, last];
+      else statements = [...before, last];
+      state.held = readsGo === 'stay' ? reads : [];
+      const lastIndex = last ? statements.indexOf(last) : statements.length - 1;
       let results: Result | Result[];
       try {
         await ensurePrepared(statements);
@@ -228,7 +239,7 @@ export function prepareNamedStatements(pool: pg.Pool): void {
         if (answer) statement.read.resolve(answer as QueryResult<unknown>);
         else statement.read.reject(new Error('no answer to a held read'));
       });
-      const answer = answers.at(-1);
+      const answer = answers[lastIndex];
       if (!answer) throw new Error('no answer to statements sent together');
       return answer;
     };
@@ -260,7 +271,7 @@ export function prepareNamedStatements(pool: pg.Pool): void {
           state.held = [];
           return begun ? query([text]) : Promise.resolve(noAnswer(bare.toUpperCase()));
         }
-        return sendHeld({ text: 'commit' });
+        return sendHeld({ text: 'commit' }, 'before');
       }
       if (bare.startsWith('start transaction')) state.inTransaction = true;
       const mark = markOf(text);
@@ -268,7 +279,7 @@ export function prepareNamedStatements(pool: pg.Pool): void {
         state.held.push({ text: executeText(mark.name, parameters), name: mark.name });
         return Promise.resolve(noAnswer(null));
       }
-      if (mark?.withNext && heldRead) {
+      if (mark?.afterNext && heldRead) {
         if (state.inTransaction) {
           heldReads.add(heldRead);
           state.held.push({ text: executeText(mark.name, parameters), name: mark.name, read: heldRead });
@@ -288,8 +299,9 @@ export function prepareNamedStatements(pool: pg.Pool): void {
       }
       if (state.held.length > 0) {
         if (mark) return sendHeld({ text: executeText(mark.name, parameters), name: mark.name });
-        // Any other statement goes as it was given, after what is held.
-        return sendHeld().then(() => query(args));
+        // Any other statement goes as it was given, after the held writes; held reads wait for one of ours (or commit).
+        const writes = state.held.some((h) => !h.read);
+        return (writes ? sendHeld(undefined, 'stay') : Promise.resolve()).then(() => query(args));
       }
       if (mark) return query([{ name: mark.name, text: texts.get(mark.name) ?? text, values: [...parameters] }]);
       return query(args);

@@ -184,9 +184,9 @@ export interface ConversationRoutingPort {
    */
   messagesStored(trx: Trx, messages: readonly StoredMessage[]): Promise<Set<string>>;
   /**
-   * `messagesStored` in two steps, for a group commit: called before the messages' store with the conversations they
-   * go to, routing's read of their rows is held to go with the store, in its round trip (infra/db/prepared.ts,
-   * `runWithNext`); the function it resolves to records the messages once stored.
+   * `messagesStored` in two steps, for a group commit: called just before the conversations' row locks with the
+   * conversations the messages may go to, routing's read of their rows is held to go right after the locks, in their
+   * round trip (infra/db/prepared.ts, `runAfterNext`); the function it resolves to records the messages once stored.
    */
   startMessagesStored(trx: Trx, conversationIds: readonly string[]): Promise<(messages: readonly StoredMessage[]) => Promise<Set<string>>>;
   /**
@@ -500,6 +500,8 @@ export class ConversationService {
       // index scan, in the order of the sorted ids): `id = any(...)` gets a bitmap scan in the generic plan, which
       // cannot mark the index entries of dead row versions as dead, so under a steady stream of updates every batch
       // walked them all again (1,953 buffers a call, ADR 16).
+      // Routing's read of these conversations' rows goes right after the locks, in their round trip.
+      const recordRouting = this.routing ? await this.routing.startMessagesStored(trx, ids) : undefined;
       const { rows: locked } = await SEND_LOCK.run(trx, [arrayParameter(ids)]);
       timing.mark('lock');
       const rows = new Map(locked.map((row) => [row.id, row] as const));
@@ -557,8 +559,6 @@ export class ConversationService {
           payload: a.message.payload,
         };
       });
-      // Routing's read of these conversations' rows goes with the store, in its round trip.
-      const recordRouting = this.routing ? await this.routing.startMessagesStored(trx, [...place.keys()]) : undefined;
       const { rows: bumped } = await SEND_STORE.run(trx, [...EVENT_ROWS.parameters(eventRows), now]);
       timing.mark('store');
       if (bumped.length === 0) return { stored: [], summaries: new Map<string, ConversationSummary>() };

@@ -251,7 +251,7 @@ export class RoutingService {
     messageStored: async (trx, conversation, role, audience) => this.messageStored(trx, conversation, role, audience),
     messagesStored: (trx, messages) => this.messagesStored(trx, messages),
     startMessagesStored: async (trx, conversationIds) => {
-      const found = await FIND_MESSAGE_ROUTING.runWithNext(trx, [arrayParameter([...new Set(conversationIds)])]);
+      const found = await FIND_MESSAGE_ROUTING.runAfterNext(trx, [arrayParameter([...new Set(conversationIds)])]);
       return (messages) => this.messagesStored(trx, messages, found);
     },
     lockAccount: (trx, accountId) => lockAccountRouting(trx, accountId),
