@@ -180,13 +180,10 @@ export interface ConversationRoutingPort {
   messageStored(trx: Trx, conversation: ConversationRow, role: ParticipantRole | 'system', audience: 'all' | 'agents_and_managers'): Promise<boolean>;
   /**
    * The same for messages stored together in one transaction (a group commit), possibly in several conversations, in
-   * the order they were stored. Resolves to the conversations whose routing, as the lists show it, changed.
-   */
-  messagesStored(trx: Trx, messages: readonly StoredMessage[]): Promise<Set<string>>;
-  /**
-   * `messagesStored` in two steps, for a group commit: called just before the conversations' row locks with the
-   * conversations the messages may go to, routing's read of their rows is held to go right after the locks, in their
-   * round trip (infra/db/prepared.ts, `runAfterNext`); the function it resolves to records the messages once stored.
+   * two steps: called just before the conversations' row locks with the conversations the messages may go to, routing's
+   * read of their rows is held to go right after the locks, in their round trip (infra/db/prepared.ts,
+   * `runAfterNext`); the function it resolves to records the messages once stored, in the order they were stored, and
+   * resolves to the conversations whose routing, as the lists show it, changed.
    */
   startMessagesStored(trx: Trx, conversationIds: readonly string[]): Promise<(messages: readonly StoredMessage[]) => Promise<Set<string>>>;
   /**

@@ -249,7 +249,6 @@ export class RoutingService {
     },
     reopenWindowSeconds: async (accountId) => (await loadSettings(this.db, accountId)).reopenWindowSeconds,
     messageStored: async (trx, conversation, role, audience) => this.messageStored(trx, conversation, role, audience),
-    messagesStored: (trx, messages) => this.messagesStored(trx, messages),
     startMessagesStored: async (trx, conversationIds) => {
       const found = await FIND_MESSAGE_ROUTING.runAfterNext(trx, [arrayParameter([...new Set(conversationIds)])]);
       return (messages) => this.messagesStored(trx, messages, found);
@@ -296,9 +295,9 @@ export class RoutingService {
    * Messages stored in one transaction, possibly in several conversations (a group commit), in the order they were
    * stored: one read of their routing rows (with their skills' response targets), each message's effect applied in
    * order, one update of every row, and their analytics activities together. Resolves to the conversations whose
-   * routing, as the lists show it, changed (queued, breach ended).
+   * routing, as the lists show it, changed (queued, breach ended). `prefetched`: routing's rows of (at least) these
+   * messages' conversations, read in an earlier round trip of `trx` (a group commit's, `startMessagesStored`).
    */
-  /** `prefetched`: routing's rows of (at least) these messages' conversations, read in an earlier round trip of `trx`. */
   private async messagesStored(trx: Trx, messages: readonly StoredMessage[], prefetched?: HeldRead<MessageRouting>): Promise<Set<string>> {
     const changed = new Set<string>();
     const relevant = messages.filter((m) => m.role !== 'system' && m.audience === 'all');
