@@ -32,11 +32,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import type { ConversationSummary, ServerFrame } from '@parley/protocol';
 import { createRestClient, type RestClient } from '@parley/sdk';
 import pg from 'pg';
 import { guard } from '../scripts/cluster/reaper.ts';
+import { GENERATOR_NODE_FLAGS, relaunchWithFlags } from './lib/generator-flags.ts';
 import { allowedCpus, cpuMsOfTrees, cpuTimes, formatLoad, hasTaskset, loadAverage, machineInfo, openFileLimit, raiseOpenFileLimit, settledRss } from './lib/machine.ts';
 import { MESSAGING_USAGE, type MessagingOptions, parseMessagingArgs, UsageError } from './lib/messaging-args.ts';
 import {
@@ -54,9 +55,27 @@ import {
 } from './lib/parley-under-test.ts';
 import { formatRatio } from './lib/ratios.ts';
 import { type CommitReference, type EchoReference, measureCommits, measureEcho, measurePubSub, measureRelay, type PubSubReference, type RelayReference } from './lib/references.ts';
-import { bucketsByLe, formatMs, formatNumber, histogramQuantile, type LatencySummary, slope, summarize, type TailClustering, table, tailClustering } from './lib/stats.ts';
+import {
+  bucketsByLe,
+  formatMs,
+  formatNumber,
+  histogramQuantile,
+  inFlightDuringPauses,
+  type LatencySummary,
+  type Pause,
+  slope,
+  summarize,
+  type TailClustering,
+  table,
+  tailClustering,
+} from './lib/stats.ts';
 import { abortAfterMs, cpuPer1000At, HELD_P99_MS, highestHeld, judgeStep, KEEP_UP_SHARE, type StepOutcome, type StepVerdict } from './lib/step-ladder.ts';
 import { type ResponseFrame, WireClient } from './lib/wire-client.ts';
+
+// The generator's own garbage collector must not pause it for long (lib/generator-flags.ts): V8 takes the flags only
+// at start, so without them this process starts itself again with them and only passes on the exit code.
+const relaunched = relaunchWithFlags(GENERATOR_NODE_FLAGS);
+if (relaunched) process.exit(await relaunched);
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -505,6 +524,11 @@ interface StepResult extends StepOutcome, StepVerdict {
   /** coreBusyShare: how busy the server side's CPU was in all (the rest of it beyond coreShare was other processes). */
   serverCpu: { ms: number; coreShare: number; nodesMsPer1000: number; coreBusyShare: number | undefined };
   generator: { coreShare: number; eventLoopDelayP99Ms: number; eventLoopDelayMaxMs: number; coreBusyShare: number | undefined };
+  /**
+   * The generator's own garbage collections in the window, and how many of the slowest 1% of deliveries were in flight
+   * during one (it timestamps a receipt only when it runs again, so those may be its pause rather than Parley's).
+   */
+  generatorCollections: { count: number; ms: number; longestMs: number; slowestInFlight: number };
   serverCounts: { framesOutPerMessage: Record<string, number>; framesInPerMessage: Record<string, number>; databasePerMessage: Record<string, number> | undefined };
   /** The nodes' group commits in the window: how many, their mean size, and quantiles (s) of their duration and of their oldest send's wait. */
   groupCommits: { count: number; meanMessages: number; p50Seconds: number; p99Seconds: number; maxSeconds: number; waitP99Seconds: number } | undefined;
@@ -546,6 +570,11 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
   integrity.supervisorSequenceDuplicates = 0;
   const { active } = ctx;
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  const generatorPauses: Pause[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) generatorPauses.push({ start: entry.startTime, ms: entry.duration });
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const scheduleLag: number[] = [];
   const stepStarted = performance.now();
   let measuredStart = 0;
@@ -692,6 +721,10 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
   const deliveredInWindow = all.filter((m) => m.deliveredAt > 0 && inWindow(m.deliveredAt)).length;
   const sentInWindow = all.filter((m) => inWindow(m.sentAt)).length;
   const [before, after] = await Promise.all([snapshotStart, snapshotEnd]);
+  gcObserver.disconnect();
+  const pausesInWindow = generatorPauses.filter((p) => p.start + p.ms > measuredStart && p.start < measuredEnd);
+  const deliveries = measured.filter((m) => m.deliveredAt > 0).map((m) => ({ at: m.sentAt, ms: m.deliveredAt - m.sentAt }));
+  const tail = tailClustering(deliveries);
 
   // The correctness gate: persisted = acknowledged = delivered, no gap, no duplicate, the supervisor saw everything.
   const stored = await storedLastSequences(ctx.admin);
@@ -760,7 +793,7 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
       consumerAck: ackLatency(fromConsumers),
       agentAck: ackLatency(fromAgents),
     },
-    tail: tailClustering(measured.filter((m) => m.deliveredAt > 0).map((m) => ({ at: m.sentAt, ms: m.deliveredAt - m.sentAt }))),
+    tail,
     cpuMsPer1000: (cpuServerMs / Math.max(1, ackedInWindow)) * 1000,
     serverCpu: {
       ms: cpuServerMs,
@@ -769,6 +802,12 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
       coreBusyShare: busyShare('server'),
     },
     generator: { coreShare: cpuGeneratorMs / windowMs, eventLoopDelayP99Ms: loopDelay.percentile(99) / 1e6, eventLoopDelayMaxMs: loopDelay.max / 1e6, coreBusyShare: busyShare('generator') },
+    generatorCollections: {
+      count: pausesInWindow.length,
+      ms: pausesInWindow.reduce((sum, p) => sum + p.ms, 0),
+      longestMs: pausesInWindow.reduce((most, p) => Math.max(most, p.ms), 0),
+      slowestInFlight: tail ? inFlightDuringPauses(deliveries, tail.thresholdMs, generatorPauses) : 0,
+    },
     serverCounts: {
       framesOutPerMessage: perMessage(before.framesOut, after?.framesOut, ackedInWindow),
       framesInPerMessage: perMessage(before.framesIn, after?.framesIn, ackedInWindow),
@@ -1484,6 +1523,10 @@ async function main(): Promise<void> {
           `    node garbage collection: ${formatNumber(c.count)} collections, ${formatNumber(c.ms)} ms in all (${formatNumber((c.ms / (r.measuredSeconds * 1000)) * 100, 1)}% of the step); ${formatNumber(c.over10ms)} paused over 10 ms, the longest ${Number.isFinite(c.maxSeconds) ? `≤ ${formatMs(c.maxSeconds * 1000)}` : '> 1,000'} ms; event loop late at most ${formatMs(r.nodeLoopDelayMaxMs)} ms`,
         );
       }
+      const own = r.generatorCollections;
+      lines.push(
+        `    generator garbage collection: ${formatNumber(own.count)} collections, ${formatNumber(own.ms)} ms in all, the longest ${formatMs(own.longestMs)} ms; ${formatNumber(own.slowestInFlight)} of the slowest 1% of deliveries were in flight during one`,
+      );
       lines.push(`    errors: ${Object.keys(r.errors).length === 0 ? 'none' : JSON.stringify(r.errors)}`);
       lines.push(`    gate: ${gateLine(r.gate, r.valid)}`);
     }

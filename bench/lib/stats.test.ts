@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketsByLe, formatMs, histogramQuantile, percentile, slope, summarize, table, tailClustering } from './stats.ts';
+import { bucketsByLe, formatMs, histogramQuantile, inFlightDuringPauses, percentile, slope, summarize, table, tailClustering } from './stats.ts';
 
 describe('percentile', () => {
   it('is the nearest rank: the smallest value with at least p% of the samples at or below it', () => {
@@ -114,5 +114,23 @@ describe('tailClustering', () => {
 
   it('has nothing to say without samples', () => {
     expect(tailClustering([])).toBeUndefined();
+  });
+});
+
+describe('inFlightDuringPauses', () => {
+  it('counts the slow samples whose flight overlaps a pause, and no others', () => {
+    const samples = [
+      { at: 0, ms: 20 }, // slow, overlaps the pause at 15
+      { at: 100, ms: 20 }, // slow, no pause between 100 and 120
+      { at: 14, ms: 2 }, // in flight during the pause, but not slow
+      { at: 196, ms: 12 }, // slow, ends as the second pause ends: overlaps
+      { at: 211, ms: 12 }, // slow, starts just after the second pause: does not
+    ];
+    const pauses = [
+      { start: 15, ms: 5 },
+      { start: 200, ms: 10 },
+    ];
+    expect(inFlightDuringPauses(samples, 10, pauses)).toBe(2);
+    expect(inFlightDuringPauses(samples, 10, [])).toBe(0);
   });
 });

@@ -164,3 +164,24 @@ export function tailClustering(samples: readonly { at: number; ms: number }[], o
     top,
   };
 }
+
+/** A pause of the measuring process (a garbage collection): from `start` (same clock as the samples), `ms` long. */
+export interface Pause {
+  start: number;
+  ms: number;
+}
+
+/**
+ * How many samples of at least `thresholdMs` were in flight (from `at` to `at + ms`) while one of `pauses` went on:
+ * the slow samples the measuring process's own pauses may have made slow, since it timestamps a receipt only once it
+ * runs again.
+ */
+export function inFlightDuringPauses(samples: readonly { at: number; ms: number }[], thresholdMs: number, pauses: readonly Pause[]): number {
+  let count = 0;
+  for (const s of samples) {
+    if (s.ms < thresholdMs) continue;
+    const end = s.at + s.ms;
+    if (pauses.some((p) => p.start < end && p.start + p.ms > s.at)) count += 1;
+  }
+  return count;
+}
