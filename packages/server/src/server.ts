@@ -179,6 +179,7 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
         await app.close();
         clearTimeout(cut);
         await services.routing.settle();
+        await services.outbound.close();
         await rateLimits.close();
         await bus.close();
         await database.close();

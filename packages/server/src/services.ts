@@ -3,6 +3,8 @@ import type { Clock } from './core/clock.ts';
 import { type EventBus, topics } from './infra/bus/event-bus.ts';
 import type { Db } from './infra/db/database.ts';
 import { createDiskFileStore } from './infra/files/file-store.ts';
+import { AddressPolicy } from './infra/outbound/address-policy.ts';
+import { OutboundHttp } from './infra/outbound/outbound-http.ts';
 import { JobQueue } from './infra/jobs/index.ts';
 import type { Logger } from './infra/telemetry/logger.ts';
 import type { Metrics } from './infra/telemetry/metrics.ts';
@@ -57,6 +59,8 @@ export interface Services {
   search: MessageSearchService;
   /** Moves the search index's pending list into the index from a timer, so that no message commit pays for it. */
   searchIndexUpkeep: SearchIndexUpkeep;
+  /** The HTTP client of every call to an address a tenant chose (webhooks, bots, channels); closed at shutdown. */
+  outbound: OutboundHttp;
   /** The analytics record's reports and the hourly rollup (its sink is registered on the conversations). */
   analytics: AnalyticsService;
 }
@@ -111,7 +115,9 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
   );
   const cannedResponses = new CannedResponseService(db, clock);
   const consumerDetails = new ConsumerDetailsService(db);
-  const webhooks = new WebhookService(db, jobs, clock, logger.child({ module: 'webhooks' }), config.webhooks, {
+  // Every call to an address a tenant chose goes through this client, which refuses the ones they may not reach.
+  const outbound = new OutboundHttp(new AddressPolicy(config.outbound.allowedNetworks));
+  const webhooks = new WebhookService(db, jobs, clock, logger.child({ module: 'webhooks' }), outbound.fetch, config.webhooks, {
     onAttempt: (outcome, ms) => metrics.webhookAttempts.observe({ outcome }, ms / 1000),
     onDisabled: (accountId, notice) => {
       metrics.webhookSubscriptionsDisabled.inc();
@@ -124,14 +130,14 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
   jobs.register(analytics.rollUpJob);
   const botDirectory = new BotDirectory(clock);
   const bots = new BotService(db, botIdentities, routing, botDirectory, clock, logger.child({ module: 'bots' }));
-  const botRuntime = new BotRuntime(db, botDirectory, conversations, routing, consumerDetails, jobs, clock, logger.child({ module: 'bots' }), {
+  const botRuntime = new BotRuntime(db, botDirectory, conversations, routing, consumerDetails, jobs, clock, logger.child({ module: 'bots' }), outbound.fetch, {
     onEscalated: (reason) => metrics.botEscalations.inc({ reason }),
     onDelivery: (outcome, ms) => metrics.botDeliveries.observe({ outcome }, ms / 1000),
   });
   conversations.addEventSink(botRuntime);
   const box = await SecretBox.create(db, config.auth.credentialsKey);
   if (box.keySource === 'database') logger.warn('CREDENTIALS_KEY is not set: channel credentials are encrypted with a key kept in the database itself');
-  const channels = new ChannelService(db, box, clock, logger.child({ module: 'channels' }), publicUrl);
+  const channels = new ChannelService(db, box, clock, logger.child({ module: 'channels' }), publicUrl, outbound.fetch);
   const mediaLinks = new MediaLinks(box.derivedKey('media-links'), files, clock, publicUrl);
   const channelDelivery = new ChannelDelivery(db, channels, consumers, conversations, files, mediaLinks, jobs, clock, logger.child({ module: 'channels' }), config.channels, {
     onInbound: (kind, outcome) => metrics.channelInbound.inc({ kind, outcome }),
@@ -168,5 +174,6 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
     search: new MessageSearchService(db),
     searchIndexUpkeep: new SearchIndexUpkeep(db, metrics, logger.child({ module: 'search' })),
     analytics,
+    outbound,
   };
 }

@@ -2,11 +2,27 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { AddressPolicy } from '../infra/outbound/address-policy.ts';
 
 /**
  * The only reader of process.env. Every setting has a default that suits the embedded mode, so `npm start` works
  * with nothing configured; cluster mode is selected by DATABASE_URL.
  */
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+}
+function allowedNetworksError(value: string): string | undefined {
+  try {
+    new AddressPolicy(splitList(value));
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
@@ -115,6 +131,13 @@ const EnvSchema = z.object({
     .min(0)
     .default(3_600_000)
     .describe('...provided it has been failing for at least this long (a short outage of a busy receiver does not disable it).'),
+  OUTBOUND_ALLOWED_NETWORKS: z
+    .string()
+    .default('')
+    .refine((v) => allowedNetworksError(v) === undefined, { error: (issue) => allowedNetworksError(String(issue.input)) ?? 'invalid' })
+    .describe(
+      "Comma-separated networks (CIDRs or addresses) that tenants' webhooks, bots, connector endpoints and channel API base URLs may reach although they are not public, e.g. 10.20.0.0/16 for bots on the private network or 127.0.0.0/8 for a bot on this machine. Empty: public addresses only (the cloud metadata service, loopback and private networks are refused).",
+    ),
   NODE_ID: z.string().min(1).max(100).optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   BOOTSTRAP_ACCOUNT_NAME: z.string().default('My brand'),
@@ -135,6 +158,8 @@ export interface Config {
   embeddedVacuumIntervalMs: number;
   messaging: { minBatchIntervalMs: number };
   channels: { retryBaseMs: number; maxAttempts: number };
+  /** What Parley may call on a tenant's behalf (infra/outbound/address-policy.ts). */
+  outbound: { allowedNetworks: readonly string[] };
   webhooks: { timeoutMs: number; retryBaseMs: number; maxAttempts: number; disableAfterFailures: number; disableMinFailingMs: number };
   bus: { mode: 'in-process' } | { mode: 'redis'; url: string };
   shutdownGraceMs: number;
@@ -189,6 +214,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddedVacuumIntervalMs: e.EMBEDDED_VACUUM_INTERVAL_MS,
     messaging: { minBatchIntervalMs: e.SEND_BATCH_MIN_INTERVAL_MS },
     channels: { retryBaseMs: e.CHANNEL_RETRY_BASE_MS, maxAttempts: e.CHANNEL_MAX_ATTEMPTS },
+    outbound: { allowedNetworks: splitList(e.OUTBOUND_ALLOWED_NETWORKS) },
     webhooks: {
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,

@@ -1,10 +1,12 @@
 import type { ChannelKind } from '@parley/protocol';
+import type { OutboundFetch } from '../infra/outbound/outbound-http.ts';
 
 /**
  * One provider behind one interface (Twilio SMS, Meta's Messenger and WhatsApp Cloud API, the Parley Connector
  * API). A connector knows the provider's formats and signatures and nothing of Parley's domain: the channels module
  * turns what it parses into consumers, conversations and receipts, and gives it Parley's messages to send.
- * Connectors import no framework: they get the request as plain data and call the provider with `fetch`.
+ * Connectors import no framework: they get the request as plain data and call the provider with the
+ * `fetch` they are given (`ConnectorChannel.fetch`).
  */
 export interface ChannelConnector<Settings, Credentials> {
   readonly kind: ChannelKind;
@@ -34,6 +36,11 @@ export interface ConnectorChannel<Settings, Credentials> {
   apiBaseUrl: string | null;
   /** The absolute URL Parley receives this channel's webhooks at (e.g. Twilio's `StatusCallback`). */
   webhookUrl?: string;
+  /**
+   * The HTTP client for every call of the connector (the provider's API, files): Parley's outbound client, which
+   * refuses addresses a tenant may not reach (the API base URL is the tenant's to set: infra/outbound).
+   */
+  fetch: OutboundFetch;
 }
 
 /** A provider webhook request, as received. */

@@ -112,7 +112,8 @@ function logLines(stdout: string): LogLine[] {
  * first or does not listen within the timeout.
  */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 45_000): Promise<ServerProcess> {
-  const proc = spawnTs(SERVER_ENTRY, [], { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env });
+  // Tests' bots, webhook receivers and provider simulators listen on loopback.
+  const proc = spawnTs(SERVER_ENTRY, [], { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8,::1', ...env });
   const deadline = Date.now() + timeoutMs;
   let listening: LogLine | undefined;
   while (!listening) {

@@ -59,6 +59,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     SEARCH_INDEX_UPKEEP_INTERVAL_MS: '0',
     // And embedded mode's vacuum (infra/db/embedded-vacuum.ts, run by its own test).
     EMBEDDED_VACUUM_INTERVAL_MS: '0',
+    // Tests' bots, webhook receivers and provider simulators listen on loopback; the refusal has its own tests.
+    OUTBOUND_ALLOWED_NETWORKS: '127.0.0.0/8,::1',
     // Suites create many sessions from one address; the limit has its own test.
     PUBLIC_RATE_LIMIT_PER_MINUTE: '0',
     API_KEY_RATE_LIMIT_PER_MINUTE: '0',

@@ -5,6 +5,7 @@ import { metaSignature } from '../meta/signature.ts';
 import { messengerConnector } from './connector.ts';
 import { messengerWebhookPayload } from './simulator.ts';
 import { isWatermarkStatus, MESSENGER_WATERMARK_ID } from './webhook-events.ts';
+import { loopbackFetch } from '../../test/outbound.ts';
 
 const PAGE_ID = '104857600000001';
 const PSID = '7345678901234567';
@@ -13,6 +14,7 @@ const channel: ConnectorChannel<MessengerSettings, MessengerCredentials> = {
   settings: { kind: 'messenger', pageId: PAGE_ID },
   credentials: { kind: 'messenger', appSecret: 'app-secret-123', pageAccessToken: 'EAAG-page-token', verifyToken: 'verify-token-123' },
   apiBaseUrl: null,
+  fetch: loopbackFetch,
 };
 
 function post(body: unknown, signature: string | undefined = undefined): InboundRequest {

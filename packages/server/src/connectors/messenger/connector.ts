@@ -60,7 +60,7 @@ async function callSendApi(channel: MessengerChannel, request: SendApiRequest): 
   try {
     // The token goes in the Authorization header (Graph accepts it there as well as in `?access_token=`), so it never
     // appears in a URL that could end up in a log.
-    response = await fetch(`${base}/${GRAPH_API_VERSION}/me/messages`, {
+    response = await channel.fetch(`${base}/${GRAPH_API_VERSION}/me/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${channel.credentials.pageAccessToken}` },
       body: JSON.stringify(request),

@@ -4,6 +4,7 @@ import { type ConnectorChannel, type OutboundMessage, ProviderError } from '../c
 import { messengerConnector } from './connector.ts';
 import { providerErrorFrom, splitText, truncateTitle } from './send-api.ts';
 import { type MessengerSimulator, startMessengerSimulator } from './simulator.ts';
+import { loopbackFetch } from '../../test/outbound.ts';
 
 const PAGE_ID = '104857600000002';
 const PSID = '7345678901230001';
@@ -15,7 +16,7 @@ let clock = Date.now();
 
 beforeAll(async () => {
   simulator = await startMessengerSimulator({ pageId: PAGE_ID, appSecret: credentials.appSecret, pageAccessToken: credentials.pageAccessToken, now: () => clock });
-  channel = { id: 'channel-2', settings: { kind: 'messenger', pageId: PAGE_ID }, credentials, apiBaseUrl: simulator.url };
+  channel = { id: 'channel-2', settings: { kind: 'messenger', pageId: PAGE_ID }, credentials, apiBaseUrl: simulator.url, fetch: loopbackFetch };
 });
 afterAll(() => simulator.close());
 beforeEach(() => {

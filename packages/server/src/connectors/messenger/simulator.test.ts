@@ -6,6 +6,7 @@ import { type ConnectorChannel, InboundRejected, type InboundItem } from '../cha
 import { messengerConnector } from './connector.ts';
 import { type MessengerSimulator, startMessengerSimulator } from './simulator.ts';
 import { MESSENGER_WATERMARK_ID } from './webhook-events.ts';
+import { loopbackFetch } from '../../test/outbound.ts';
 
 /**
  * The simulator against a tiny stand-in for Parley's webhook route: a node:http server handing each request to the
@@ -22,7 +23,7 @@ let received: InboundItem[] = [];
 
 beforeAll(async () => {
   simulator = await startMessengerSimulator({ pageId: PAGE_ID, appSecret: credentials.appSecret, pageAccessToken: credentials.pageAccessToken });
-  channel = { id: 'channel-3', settings: { kind: 'messenger', pageId: PAGE_ID }, credentials, apiBaseUrl: simulator.url };
+  channel = { id: 'channel-3', settings: { kind: 'messenger', pageId: PAGE_ID }, credentials, apiBaseUrl: simulator.url, fetch: loopbackFetch };
   receiver = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));

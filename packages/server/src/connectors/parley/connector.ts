@@ -51,7 +51,7 @@ export const parleyConnector: ChannelConnector<ConnectorSettings, ConnectorSecre
       media: message.media ? { url: message.media.url, contentType: message.media.contentType, fileName: message.media.fileName } : null,
     };
     const raw = JSON.stringify(body);
-    const result = await postWebhook({
+    const result = await postWebhook(channel.fetch, {
       url: channel.settings.webhookUrl,
       body: raw,
       headers: { 'parley-signature': signatureHeader(raw, [channel.credentials.secret], Math.floor(Date.now() / 1000)), 'parley-event-id': messageId },

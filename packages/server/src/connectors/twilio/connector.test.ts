@@ -6,6 +6,7 @@ import { createTwilioConnector, EMPTY_TWIML, type TwilioChannel, type TwilioInbo
 import { twilioSignature } from './signature.ts';
 import { startTwilioSimulator, type TwilioSimulator } from './simulator.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts';
+import { loopbackFetch } from '../../test/outbound.ts';
 
 const ACCOUNT_SID = `AC${'a1'.repeat(16)}`;
 const AUTH_TOKEN = 'auth-token-0123456789';
@@ -20,7 +21,13 @@ let channel: TwilioChannel;
 
 beforeEach(async () => {
   simulator = await startTwilioSimulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, statusCallbackDelayMs: 1 });
-  channel = { id: 'channel-1', settings: { kind: 'sms', phoneNumber: BRAND, accountSid: ACCOUNT_SID }, credentials: { kind: 'sms', authToken: AUTH_TOKEN }, apiBaseUrl: simulator.url };
+  channel = {
+    id: 'channel-1',
+    settings: { kind: 'sms', phoneNumber: BRAND, accountSid: ACCOUNT_SID },
+    credentials: { kind: 'sms', authToken: AUTH_TOKEN },
+    apiBaseUrl: simulator.url,
+    fetch: loopbackFetch,
+  };
   receiver = await startWebhookReceiver(twilioConnector, channel);
   simulator.setSmsUrl(BRAND, receiver.url);
 });

@@ -161,7 +161,7 @@ async function send(channel: TwilioChannel, to: string, message: OutboundMessage
   const url = `${base}/2010-04-01/Accounts/${encodeURIComponent(accountSid)}/Messages.json`;
   let response: Response;
   try {
-    response = await fetch(url, {
+    response = await channel.fetch(url, {
       method: 'POST',
       headers: {
         authorization: `Basic ${Buffer.from(`${accountSid}:${channel.credentials.authToken}`).toString('base64')}`,

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { twilioConnector } from './connector.ts';
 import { startTwilioSimulator, type TwilioSimulator } from './simulator.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.ts';
+import { loopbackFetch } from '../../test/outbound.ts';
 
 const ACCOUNT_SID = `AC${'b2'.repeat(16)}`;
 const AUTH_TOKEN = 'simulator-token-0123';
@@ -14,7 +15,13 @@ let receiver: WebhookReceiver;
 
 beforeEach(async () => {
   simulator = await startTwilioSimulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, statusCallbackDelayMs: 1 });
-  const channel = { id: 'c', settings: { kind: 'sms' as const, phoneNumber: BRAND, accountSid: ACCOUNT_SID }, credentials: { kind: 'sms' as const, authToken: AUTH_TOKEN }, apiBaseUrl: simulator.url };
+  const channel = {
+    id: 'c',
+    settings: { kind: 'sms' as const, phoneNumber: BRAND, accountSid: ACCOUNT_SID },
+    credentials: { kind: 'sms' as const, authToken: AUTH_TOKEN },
+    apiBaseUrl: simulator.url,
+    fetch: loopbackFetch,
+  };
   receiver = await startWebhookReceiver(twilioConnector, channel);
   simulator.setSmsUrl(BRAND, receiver.url);
 });
@@ -188,7 +195,7 @@ describe('the Twilio simulator: phone page', () => {
     expect(receiver.items).toMatchObject([{ type: 'message', from: CONSUMER, text: 'Is anyone there?' }]);
 
     await twilioConnector.send(
-      { id: 'c', settings: { kind: 'sms', phoneNumber: BRAND, accountSid: ACCOUNT_SID }, credentials: { kind: 'sms', authToken: AUTH_TOKEN }, apiBaseUrl: simulator.url },
+      { id: 'c', settings: { kind: 'sms', phoneNumber: BRAND, accountSid: ACCOUNT_SID }, credentials: { kind: 'sms', authToken: AUTH_TOKEN }, apiBaseUrl: simulator.url, fetch: loopbackFetch },
       CONSUMER,
       {
         text: 'Yes, how can I help?',

@@ -7,6 +7,7 @@ import { metaSignature } from '../meta/signature.ts';
 import { createWhatsAppConnector, whatsappConnector } from './connector.ts';
 import { type ConnectorReceiver, startConnectorReceiver } from './receive-with-connector.ts';
 import { startWhatsAppSimulator, type WhatsAppSimulator } from './simulator.ts';
+import { loopbackFetch } from '../../test/outbound.ts';
 
 const credentials: WhatsAppCredentials = { kind: 'whatsapp', appSecret: 'app-secret-123', accessToken: 'EAAG-access-token', verifyToken: 'verify-token-123' };
 const settings: WhatsAppSettings = { kind: 'whatsapp', phoneNumberId: '106540352242922', displayPhoneNumber: '+15550001111' };
@@ -25,7 +26,7 @@ beforeAll(async () => {
       { name: 'order_update', language: 'en_US', body: 'Hi {{1}}, your order {{2}} has shipped.', buttons: ['Track it'] },
     ],
   });
-  channel = { id: 'channel-1', settings, credentials, apiBaseUrl: simulator.url };
+  channel = { id: 'channel-1', settings, credentials, apiBaseUrl: simulator.url, fetch: loopbackFetch };
   receiver = await startConnectorReceiver(channel);
   simulator.setWebhookUrl(receiver.url);
 });

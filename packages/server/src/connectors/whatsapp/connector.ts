@@ -27,7 +27,7 @@ export function createWhatsAppConnector(options: WhatsAppConnectorOptions = {}):
 
   async function callGraph(channel: WhatsAppChannel, url: string, init: { method: 'GET' | 'POST'; body?: unknown }): Promise<Response> {
     try {
-      return await fetch(url, {
+      return await channel.fetch(url, {
         method: init.method,
         headers: { authorization: `Bearer ${channel.credentials.accessToken}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),

@@ -4,6 +4,7 @@ import type { InboundMessage, InboundStatus } from '../channel-connector.ts';
 import { whatsappConnector } from './connector.ts';
 import { type ConnectorReceiver, startConnectorReceiver } from './receive-with-connector.ts';
 import { startWhatsAppSimulator, type WhatsAppSimulator } from './simulator.ts';
+import { loopbackFetch } from '../../test/outbound.ts';
 
 const credentials: WhatsAppCredentials = { kind: 'whatsapp', appSecret: 'app-secret-456', accessToken: 'EAAG-token-456', verifyToken: 'verify-token-456' };
 const settings: WhatsAppSettings = { kind: 'whatsapp', phoneNumberId: '200000000000001', displayPhoneNumber: '+15550002222' };
@@ -13,7 +14,7 @@ let receiver: ConnectorReceiver;
 
 beforeAll(async () => {
   simulator = await startWhatsAppSimulator({ ...settings, appSecret: credentials.appSecret, accessToken: credentials.accessToken, windowErrors: 'status' });
-  receiver = await startConnectorReceiver({ id: 'channel-2', settings, credentials, apiBaseUrl: simulator.url });
+  receiver = await startConnectorReceiver({ id: 'channel-2', settings, credentials, apiBaseUrl: simulator.url, fetch: loopbackFetch });
   simulator.setWebhookUrl(receiver.url);
 });
 
@@ -58,7 +59,11 @@ describe('the WhatsApp simulator', () => {
   });
 
   it('in status mode, accepts a message outside the window and then reports it failed with 131047', async () => {
-    const { providerMessageId } = await whatsappConnector.send({ id: 'channel-2', settings, credentials, apiBaseUrl: simulator.url }, '15550008888', { text: 'Hello?', quickReplies: [], media: null });
+    const { providerMessageId } = await whatsappConnector.send({ id: 'channel-2', settings, credentials, apiBaseUrl: simulator.url, fetch: loopbackFetch }, '15550008888', {
+      text: 'Hello?',
+      quickReplies: [],
+      media: null,
+    });
     await simulator.flush();
     const status = receiver.items.find((i): i is InboundStatus => i.type === 'status' && i.providerMessageId === providerMessageId);
     expect(status).toMatchObject({ status: 'failed', error: { code: '131047', message: expect.stringMatching(/^Re-engagement message: .*24 hours/) } });

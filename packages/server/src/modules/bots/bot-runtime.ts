@@ -10,6 +10,7 @@ import type { Logger } from '../../infra/telemetry/logger.ts';
 import type { ConsumerDetailsService, ConversationActivity, ConversationEventSink, ConversationService } from '../conversations/index.ts';
 import type { ConversationsTable } from '../conversations/tables.ts';
 import type { RoutingService } from '../routing/index.ts';
+import type { OutboundFetch } from '../../infra/outbound/outbound-http.ts';
 import { postWebhook, signatureHeader } from '../webhooks/index.ts';
 import type { BotDirectory, BotProfile } from './bot-directory.ts';
 import { flowTurn } from './flow/flow-engine.ts';
@@ -62,6 +63,8 @@ export class BotRuntime implements ConversationEventSink {
     private readonly jobs: JobQueue,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Parley's outbound HTTP client (infra/outbound): refuses addresses a tenant may not reach. */
+    private readonly fetch: OutboundFetch,
     private readonly hooks: BotRuntimeHooks = {},
   ) {
     jobs.register(this.deliverJob);
@@ -229,7 +232,7 @@ export class BotRuntime implements ConversationEventSink {
       events: events.filter((e) => e.audience === 'all'),
     };
     const raw = JSON.stringify(body);
-    const result = await postWebhook({
+    const result = await postWebhook(this.fetch, {
       url: bot.webhookUrl,
       body: raw,
       headers: {

@@ -189,9 +189,11 @@ export class ChannelDelivery implements ConversationEventSink {
   private async storeMedia(channel: ChannelRow, principal: Principal, conversationId: string, url: string, contentType: string | null): Promise<string | null> {
     try {
       const connector = CONNECTORS[channel.kind];
+      const target = this.channels.connectorChannel(channel);
+      // The provider's URL (Twilio's redirects to its storage); through Parley's outbound client like every call.
       const fetched = connector.fetchMedia
-        ? await connector.fetchMedia(this.channels.connectorChannel(channel), url)
-        : await fetch(url, { signal: AbortSignal.timeout(15_000) }).then(async (r) => {
+        ? await connector.fetchMedia(target, url)
+        : await target.fetch(url, { signal: AbortSignal.timeout(15_000), redirect: 'follow' }).then(async (r) => {
             if (!r.ok) throw new Error(`HTTP ${r.status}`);
             return { body: new Uint8Array(await r.arrayBuffer()), contentType: r.headers.get('content-type') ?? contentType ?? 'application/octet-stream' };
           });

@@ -10,6 +10,7 @@ import type { Principal } from '../../core/principal.ts';
 import type { SecretBox } from '../../infra/crypto/secret-box.ts';
 import type { Db } from '../../infra/db/database.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
+import type { OutboundFetch } from '../../infra/outbound/outbound-http.ts';
 import { CONNECTORS } from './connectors.ts';
 import type { ChannelsTable } from './tables.ts';
 
@@ -32,6 +33,8 @@ export class ChannelService {
     private readonly logger: Logger,
     /** Parley's public base URL, for the webhook URLs providers call back (status callbacks). */
     private readonly publicUrl: () => string,
+    /** Parley's outbound HTTP client (infra/outbound), for the connectors: refuses addresses a tenant may not reach. */
+    private readonly fetch: OutboundFetch,
   ) {}
 
   async list(principal: Principal): Promise<{ items: ChannelConfig[] }> {
@@ -123,11 +126,11 @@ export class ChannelService {
     return this.db.selectFrom('channels').selectAll().where('id', '=', channelId).executeTakeFirst();
   }
 
-  /** What the connector needs: settings, the opened credentials, the provider URL and the channel's webhook URL. */
+  /** What the connector needs: settings, the opened credentials, the provider URL, the channel's webhook URL, fetch. */
   connectorChannel(row: ChannelRow): ConnectorChannel<ChannelSettings, unknown> {
     const credentials = JSON.parse(this.box.open(row.credentials_sealed, row.id)) as ChannelCredentials;
     const opened = row.kind === 'connector' && row.connector_secret_sealed ? { kind: 'connector', secret: this.box.open(row.connector_secret_sealed, `${row.id}:connector`) } : credentials;
-    return { id: row.id, settings: row.settings, credentials: opened, apiBaseUrl: row.api_base_url, webhookUrl: `${this.publicUrl()}${inboundWebhookPath(row.id)}` };
+    return { id: row.id, settings: row.settings, credentials: opened, apiBaseUrl: row.api_base_url, webhookUrl: `${this.publicUrl()}${inboundWebhookPath(row.id)}`, fetch: this.fetch };
   }
 
   async row(accountId: string, channelId: string): Promise<ChannelRow> {

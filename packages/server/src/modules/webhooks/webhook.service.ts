@@ -25,6 +25,7 @@ import { newWebhookSecret, secretPrefix, signatureHeader } from './sign-webhook.
 import { type ActiveSubscription, SubscriptionCache } from './subscription-cache.ts';
 import type { WebhookDeliveriesTable, WebhookSubscriptionsTable } from './tables.ts';
 import { payloadForActivity, payloadForEvent } from './webhook-events.ts';
+import type { OutboundFetch } from '../../infra/outbound/outbound-http.ts';
 
 type Trx = Transaction<Database>;
 type SubscriptionRow = Selectable<WebhookSubscriptionsTable>;
@@ -118,6 +119,8 @@ export class WebhookService {
     private readonly jobs: JobQueue,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Parley's outbound HTTP client (infra/outbound): refuses addresses a tenant may not reach. */
+    private readonly fetch: OutboundFetch,
     private readonly options: WebhookOptions,
     private readonly hooks: WebhookHooks = {},
   ) {
@@ -399,7 +402,7 @@ export class WebhookService {
     const now = this.clock.now();
     const secrets = [found.secret];
     if (found.previous_secret && found.previous_secret_expires_at && found.previous_secret_expires_at > now) secrets.push(found.previous_secret);
-    const result = await postWebhook({
+    const result = await postWebhook(this.fetch, {
       url: found.url,
       body: found.body,
       timeoutMs: this.options.timeoutMs,

@@ -411,3 +411,44 @@ describe(`outbound webhooks (${storageMode})`, () => {
     expect(rows).toEqual([]);
   });
 });
+
+describe(`outbound webhooks to addresses a tenant may not reach (${storageMode})`, () => {
+  it('are refused unless the operator allows the network, with the reason in the delivery log, and the receiver gets nothing', async () => {
+    // The default policy (OUTBOUND_ALLOWED_NETWORKS empty): public addresses only.
+    const t = await startTestServer({ listen: true, env: { OUTBOUND_ALLOWED_NETWORKS: '', WEBHOOK_RETRY_BASE_MS: '600000', WEBHOOK_TIMEOUT_MS: '3000' } });
+    const receiver = await startReceiver();
+    try {
+      const a = actors(t);
+      const admin = await a.adminToken();
+      const targets = [
+        { url: receiver.url, refusal: /^Not allowed to call 127\.0\.0\.1: 127\.0\.0\.1 is in 127\.0\.0\.0\/8 \(loopback\)/ },
+        { url: receiver.url.replace('127.0.0.1', 'localhost'), refusal: /^Not allowed to call localhost: .* \(loopback\)/ },
+        { url: 'http://169.254.169.254/latest/meta-data/', refusal: /^Not allowed to call 169\.254\.169\.254: .* \(link-local: cloud metadata .*OUTBOUND_ALLOWED_NETWORKS/ },
+      ];
+      const ids: string[] = [];
+      for (const target of targets) {
+        const created = await call(t.server.app, 'createWebhook', { token: admin, body: { url: target.url, eventTypes: ['conversation.message'] } });
+        expect(created.status).toBe(201);
+        ids.push(created.body.subscription.id);
+      }
+      const consumer = await a.consumer();
+      const conversationId = await a.conversation(consumer.token);
+      const sent = await call(t.server.app, 'sendEvent', { token: consumer.token, params: { conversationId }, body: text('where is my order?') });
+      expect(sent.status).toBe(201);
+
+      for (const [i, id] of ids.entries()) {
+        let log: WebhookDelivery[] = [];
+        await waitUntil(async () => {
+          log = (await call(t.server.app, 'listWebhookDeliveries', { token: admin, params: { id }, query: {} as never })).body.items;
+          return log.length > 0 && log.every((d) => d.attempts > 0);
+        });
+        expect(log[0]).toMatchObject({ lastStatusCode: null, attempts: 1 });
+        expect(log[0]?.lastError).toMatch(targets[i]?.refusal ?? /never/);
+      }
+      expect(receiver.received).toHaveLength(0);
+    } finally {
+      await t.close();
+      await receiver.close();
+    }
+  });
+});
