@@ -75,7 +75,10 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
   const botIdentities = new BotIdentityService(db, clock);
   const auth = new AuthService(db, signer, apiKeys, config.auth, clock, logger.child({ module: 'auth' }), botIdentities);
   const clientCredentials = new ClientCredentialsService(apiKeys, signer, config.auth.accessTokenTtlSeconds);
-  const consumers = new ConsumerService(db, accounts, signer, new BrandTokenVerifier(clock), config.auth, clock);
+  // Every call to an address a tenant chose (webhooks, bots, channel providers, a brand's JWKS) goes through this
+  // client, which refuses the ones they may not reach (ADR 19).
+  const outbound = new OutboundHttp(new AddressPolicy(config.outbound.allowedNetworks));
+  const consumers = new ConsumerService(db, accounts, signer, new BrandTokenVerifier(clock, outbound.fetch), config.auth, clock);
   const conversations = new ConversationService(
     db,
     bus,
@@ -115,8 +118,6 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
   );
   const cannedResponses = new CannedResponseService(db, clock);
   const consumerDetails = new ConsumerDetailsService(db);
-  // Every call to an address a tenant chose goes through this client, which refuses the ones they may not reach.
-  const outbound = new OutboundHttp(new AddressPolicy(config.outbound.allowedNetworks));
   const webhooks = new WebhookService(db, jobs, clock, logger.child({ module: 'webhooks' }), outbound.fetch, config.webhooks, {
     onAttempt: (outcome, ms) => metrics.webhookAttempts.observe({ outcome }, ms / 1000),
     onDisabled: (accountId, notice) => {

@@ -20,7 +20,7 @@ export class OutboundAddressError extends Error {
 export type OutboundFetch = (url: string, init?: OutboundRequestInit) => Promise<Response>;
 export interface OutboundRequestInit {
   method?: string;
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | Headers;
   body?: string | Uint8Array;
   /** Default 'manual' (a 3xx is the answer). 'follow' (GET only) follows up to 5, each hop checked as the first. */
   redirect?: 'manual' | 'error' | 'follow';

@@ -38,21 +38,27 @@ async function botEndpoint(options: { status?: () => number } = {}) {
 
 describe(`bots (${storageMode})`, () => {
   let t: TestServer;
+  /** A server with the default outbound policy (OUTBOUND_ALLOWED_NETWORKS empty): public addresses only. */
+  let strict: TestServer;
   const endpointsToClose: { close(): Promise<void> }[] = [];
 
   beforeAll(async () => {
     t = await startTestServer({ listen: true });
+    strict = await startTestServer({ listen: true, env: { OUTBOUND_ALLOWED_NETWORKS: '' } });
   });
   afterAll(async () => {
     await Promise.all(endpointsToClose.map((e) => e.close()));
     await t.close();
+    await strict.close();
   });
 
   const app = () => t.server.app;
   const services = () => t.server.services;
 
-  /** A fresh account per test: a front skill served by the bot, a billing skill served by a person. */
-  async function scene() {
+  /** A fresh account per test (on `server`): a front skill served by the bot, a billing skill served by a person. */
+  async function scene(server: TestServer = t) {
+    const app = () => server.server.app;
+    const services = () => server.server.services;
     const email = `boss-${randomUUID().slice(0, 8)}@acme.test`;
     const { createAccountWithAdmin } = await import('../accounts/index.ts');
     const created = await createAccountWithAdmin(services(), { accountName: `Acme ${randomUUID().slice(0, 6)}`, adminEmail: email, adminPassword: 'a-long-password' });
@@ -65,7 +71,7 @@ describe(`bots (${storageMode})`, () => {
     const agentToken = (await call(app(), 'login', { body: { email: agentEmail, password: 'a-long-password' } })).body.accessToken;
     await call(app(), 'updateAgentRouting', { token: admin, params: { userId: user.body.id }, body: { skillIds: [front, billing], maxConversations: 5 } });
     // Ann is connected over the realtime protocol and online: present for routing.
-    const agentWs = await WsTestClient.connect(t.baseUrl);
+    const agentWs = await WsTestClient.connect(server.baseUrl);
     expect((await agentWs.request({ type: 'auth', token: agentToken })).ok).toBe(true);
     await call(app(), 'setMyState', { token: agentToken, body: { state: 'online' } });
     const consumer = async (message = 'Hello') => {
@@ -193,6 +199,21 @@ describe(`bots (${storageMode})`, () => {
     // Three attempts, about half a second then a second apart: well inside the minute the bot had to answer.
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(endpoint.received.length).toBe(3);
+    expect((await s.metrics()).escalatedByReason.bot_error).toBe(1);
+  });
+
+  it('a webhook bot at an address Parley may not call (loopback, by default) is never called, and a person takes over', async () => {
+    const s = await scene(strict);
+    const endpoint = await botEndpoint();
+    endpointsToClose.push(endpoint);
+    const created = await call(strict.server.app, 'createBot', {
+      token: s.admin,
+      body: { name: 'Localbot', delivery: 'webhook', webhookUrl: endpoint.url, skillIds: [s.front], responseTimeoutSeconds: 60 },
+    });
+    expect(created.status).toBe(201);
+    const c = await s.consumer('Anyone?');
+    await s.onAnn(c.conversationId);
+    expect(endpoint.received).toHaveLength(0);
     expect((await s.metrics()).escalatedByReason.bot_error).toBe(1);
   });
 

@@ -1,6 +1,7 @@
-import { createRemoteJWKSet, decodeProtectedHeader, importSPKI, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { createRemoteJWKSet, customFetch, decodeProtectedHeader, importSPKI, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { AppError } from '../../core/app-error.ts';
 import type { Clock } from '../../core/clock.ts';
+import type { OutboundFetch } from '../../infra/outbound/outbound-http.ts';
 import type { StoredConsumerAuth } from '../accounts/index.ts';
 
 const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
@@ -12,7 +13,11 @@ const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384'
 export class BrandTokenVerifier {
   private readonly jwksByUrl = new Map<string, JWTVerifyGetKey>();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    /** Parley's outbound HTTP client (infra/outbound): the JWKS URL is the account's to set, so it may not be private. */
+    private readonly fetch: OutboundFetch,
+  ) {}
 
   async verify(token: string, config: StoredConsumerAuth): Promise<{ issuer: string; subject: string; claims: JWTPayload }> {
     try {
@@ -27,7 +32,7 @@ export class BrandTokenVerifier {
       if (config.jwksUrl) {
         let jwks = this.jwksByUrl.get(config.jwksUrl);
         if (!jwks) {
-          jwks = createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: 5_000 });
+          jwks = createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: 5_000, [customFetch]: (url, init) => this.fetch(url, init) });
           this.jwksByUrl.set(config.jwksUrl, jwks);
         }
         ({ payload } = await jwtVerify(token, jwks, options));

@@ -301,5 +301,23 @@ describe(`consumer identities (${storageMode})`, () => {
       expect(r.status).toBe(401);
       expect(r.body.error?.code).toBe('INVALID_CONSUMER_TOKEN');
     });
+
+    it('never fetches a JWKS URL at an address Parley may not call (loopback, by default), and refuses the tokens', async () => {
+      const strict = await startTestServer({ env: { OUTBOUND_ALLOWED_NETWORKS: '' } });
+      try {
+        const adminEmail = `jwks-${crypto.randomUUID().slice(0, 8)}@brand.test`;
+        const created = await createAccountWithAdmin(strict.server.services, { accountName: 'Private JWKS Brand', adminEmail, adminPassword: 'other-admin-password' });
+        const login = await call(strict.server.app, 'login', { body: { email: adminEmail, password: 'other-admin-password' } });
+        await call(strict.server.app, 'updateAccount', { token: login.body.accessToken, body: { consumerAuth: { issuer: ISSUER, jwksUrl } } });
+        const requestsBefore = jwksRequests;
+        const r = await call(strict.server.app, 'consumerSession', { body: { widgetKey: created.widgetKey, brandToken: await brandToken(brandKeys.privateKey, { kid: 'brand-key-1' }) } });
+        expect(r.status).toBe(401);
+        expect(r.body.error?.code).toBe('INVALID_CONSUMER_TOKEN');
+        expect(r.body.error?.message).toMatch(/Not allowed to call 127\.0\.0\.1: .*\(loopback\)/);
+        expect(jwksRequests).toBe(requestsBefore);
+      } finally {
+        await strict.close();
+      }
+    });
   });
 });
