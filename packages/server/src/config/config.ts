@@ -136,7 +136,7 @@ const EnvSchema = z.object({
     .default('')
     .refine((v) => allowedNetworksError(v) === undefined, { error: (issue) => allowedNetworksError(String(issue.input)) ?? 'invalid' })
     .describe(
-      "Comma-separated networks (CIDRs or addresses) that tenants' webhooks, bots, connector endpoints and channel API base URLs may reach although they are not public, e.g. 10.20.0.0/16 for bots on the private network or 127.0.0.0/8 for a bot on this machine. Empty: public addresses only (the cloud metadata service, loopback and private networks are refused).",
+      "Comma-separated networks (CIDRs or addresses) that tenants' webhooks, bots, connector endpoints, channel API base URLs and consumer-auth JWKS URLs may reach although they are not public, e.g. 10.20.0.0/16 for bots on the private network or 127.0.0.0/8 for a bot on this machine. Empty: public addresses only (the cloud metadata service, loopback and private networks are refused).",
     ),
   NODE_ID: z.string().min(1).max(100).optional(),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),

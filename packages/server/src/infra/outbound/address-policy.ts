@@ -2,9 +2,10 @@ import { BlockList, isIP } from 'node:net';
 
 /**
  * Which network addresses Parley may call on a tenant's behalf (webhooks, bot endpoints, the open connector's
- * endpoint, channel providers' API base URLs). A tenant administrator chooses those URLs, so without a policy they
- * could make Parley call what only Parley can reach: the cloud's metadata service (169.254.169.254, which hands out
- * the machine's credentials), the database, Redis, other services on the private network, Parley's own /metrics.
+ * endpoint, channel providers' API base URLs, a brand's JWKS). A tenant administrator chooses those URLs, so without
+ * a policy they could make Parley call what only Parley can reach: the cloud's metadata service (169.254.169.254,
+ * which hands out the machine's credentials), the database, Redis, other services on the private network, Parley's
+ * own /metrics.
  *
  * Public addresses are allowed; the special-purpose ones (IANA's registries: private, loopback, link-local, shared,
  * documentation, benchmarking, multicast, reserved) are refused unless the operator lists them in

@@ -29,7 +29,8 @@ export interface OutboundRequestInit {
 
 /**
  * The HTTP client for every call Parley makes to an address a tenant chose: webhooks, bot endpoints, the open
- * connector's endpoint, channel providers' API base URLs and the files they point to. Each connection's address is
+ * connector's endpoint, channel providers' API base URLs and the files they point to, a brand's JWKS (for consumer
+ * authentication). Each connection's address is
  * checked when it is made, after the name is resolved (undici's connect-time `lookup`), so a name that resolves to
  * a refused address, or is changed to one between a check and the call (DNS rebinding), is refused too; a URL
  * whose host is an IP literal (no lookup happens) is checked before the request. Redirects are not followed unless
