@@ -20,6 +20,14 @@ beforeAll(async () => {
       res.writeHead(302, { location: '/ok' }).end();
       return;
     }
+    if (req.url === '/to-other-origin') {
+      res.writeHead(302, { location: `http://localhost:${port}/credentials` }).end();
+      return;
+    }
+    if (req.url === '/credentials') {
+      res.writeHead(200).end(req.headers.authorization ?? 'none');
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/plain' }).end('secret of the private network');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -69,6 +77,14 @@ describe('OutboundHttp', () => {
     const followed = await outbound.fetch(`http://127.0.0.1:${port}/to-ok`, { redirect: 'follow' });
     expect(followed.status).toBe(200);
     await followed.text();
+    // Credentials stay with their origin: the same host under another name is another origin.
+    const sameOrigin = await outbound.fetch(`http://127.0.0.1:${port}/credentials`, { headers: { authorization: 'Bearer t' }, redirect: 'follow' });
+    expect(await sameOrigin.text()).toBe('Bearer t');
+    const allowLocalhost = new OutboundHttp(new AddressPolicy(['127.0.0.0/8', '::1']));
+    const elsewhere = await allowLocalhost.fetch(`http://127.0.0.1:${port}/to-other-origin`, { headers: { authorization: 'Bearer t' }, redirect: 'follow' });
+    expect(elsewhere.status).toBe(200);
+    expect(await elsewhere.text()).toBe('none');
+    await allowLocalhost.close();
     // An allowed endpoint cannot send Parley on to the metadata service.
     await expect(outbound.fetch(`http://127.0.0.1:${port}/to-metadata`, { redirect: 'follow' })).rejects.toThrow(/169\.254\.169\.254 is in 169\.254\.0\.0\/16 \(link-local/);
     await outbound.close();

@@ -22,7 +22,10 @@ export interface OutboundRequestInit {
   method?: string;
   headers?: Record<string, string> | Headers;
   body?: string | Uint8Array;
-  /** Default 'manual' (a 3xx is the answer). 'follow' (GET only) follows up to 5, each hop checked as the first. */
+  /**
+   * Default 'manual' (a 3xx is the answer). 'follow' (GET only) follows up to 5, each hop checked as the first; the
+   * headers (credentials) are not sent on to another origin.
+   */
   redirect?: 'manual' | 'error' | 'follow';
   signal?: AbortSignal;
 }
@@ -48,12 +51,16 @@ export class OutboundHttp {
     if (init.redirect !== 'follow') return this.fetchOnce(url, init);
     if ((init.method ?? 'GET') !== 'GET') throw new Error("redirect: 'follow' is for GET requests only");
     let target = url;
+    let hopInit: OutboundRequestInit = { ...init, redirect: 'manual' };
     for (let hop = 0; hop <= MAX_REDIRECTS; hop += 1) {
-      const response = await this.fetchOnce(target, { ...init, redirect: 'manual' });
+      const response = await this.fetchOnce(target, hopInit);
       const location = response.headers.get('location');
       if (response.status < 300 || response.status >= 400 || !location) return response;
       await response.body?.cancel();
-      target = new URL(location, target).toString();
+      const next = new URL(location, target);
+      // As browsers do: credentials for one origin are not handed to the next.
+      if (next.origin !== new URL(target).origin) hopInit = { ...hopInit, headers: {} };
+      target = next.toString();
     }
     throw new Error(`more than ${MAX_REDIRECTS} redirects from ${url}`);
   };
