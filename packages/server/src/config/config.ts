@@ -4,10 +4,6 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AddressPolicy } from '../infra/outbound/address-policy.ts';
 
-/**
- * The only reader of process.env. Every setting has a default that suits the embedded mode, so `npm start` works
- * with nothing configured; cluster mode is selected by DATABASE_URL.
- */
 function splitList(value: string): string[] {
   return value
     .split(',')
@@ -23,6 +19,10 @@ function allowedNetworksError(value: string): string | undefined {
   }
 }
 
+/**
+ * The only reader of process.env. Every setting has a default that suits the embedded mode, so `npm start` works
+ * with nothing configured; cluster mode is selected by DATABASE_URL.
+ */
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
