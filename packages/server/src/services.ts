@@ -118,26 +118,28 @@ export async function createServices(deps: { db: Db; bus: EventBus; config: Conf
   );
   const cannedResponses = new CannedResponseService(db, clock);
   const consumerDetails = new ConsumerDetailsService(db);
-  const webhooks = new WebhookService(db, jobs, clock, logger.child({ module: 'webhooks' }), outbound.fetch, config.webhooks, {
+  const box = await SecretBox.create(db, config.auth.credentialsKey);
+  if (box.keySource === 'database') logger.warn('CREDENTIALS_KEY is not set: channel credentials and signing secrets are encrypted with a key kept in the database itself');
+  const webhooks = new WebhookService(db, jobs, clock, logger.child({ module: 'webhooks' }), outbound.fetch, box, config.webhooks, {
     onAttempt: (outcome, ms) => metrics.webhookAttempts.observe({ outcome }, ms / 1000),
     onDisabled: (accountId, notice) => {
       metrics.webhookSubscriptionsDisabled.inc();
       bus.publish(topics.account(accountId), { kind: 'notice', accountId, notice }).catch((error: unknown) => logger.error({ err: error }, 'publishing a webhook notice failed'));
     },
   });
+  await webhooks.sealStoredSecrets();
   conversations.addEventSink(webhooks.sink);
   conversations.addEventSink(new AnalyticsSink(clock));
   const analytics = new AnalyticsService(db, jobs, clock, logger.child({ module: 'analytics' }));
   jobs.register(analytics.rollUpJob);
-  const botDirectory = new BotDirectory(clock);
-  const bots = new BotService(db, botIdentities, routing, botDirectory, clock, logger.child({ module: 'bots' }));
+  const botDirectory = new BotDirectory(clock, box);
+  const bots = new BotService(db, botIdentities, routing, botDirectory, clock, logger.child({ module: 'bots' }), box);
+  await bots.sealStoredSecrets();
   const botRuntime = new BotRuntime(db, botDirectory, conversations, routing, consumerDetails, jobs, clock, logger.child({ module: 'bots' }), outbound.fetch, {
     onEscalated: (reason) => metrics.botEscalations.inc({ reason }),
     onDelivery: (outcome, ms) => metrics.botDeliveries.observe({ outcome }, ms / 1000),
   });
   conversations.addEventSink(botRuntime);
-  const box = await SecretBox.create(db, config.auth.credentialsKey);
-  if (box.keySource === 'database') logger.warn('CREDENTIALS_KEY is not set: channel credentials are encrypted with a key kept in the database itself');
   const channels = new ChannelService(db, box, clock, logger.child({ module: 'channels' }), publicUrl, outbound.fetch);
   const mediaLinks = new MediaLinks(box.derivedKey('media-links'), files, clock, publicUrl);
   const channelDelivery = new ChannelDelivery(db, channels, consumers, conversations, files, mediaLinks, jobs, clock, logger.child({ module: 'channels' }), config.channels, {

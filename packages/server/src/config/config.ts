@@ -38,7 +38,7 @@ const EnvSchema = z.object({
     .string()
     .min(32, 'CREDENTIALS_KEY must be at least 32 characters')
     .optional()
-    .describe("Encrypts channel providers' credentials at rest; without it a random key is kept in the database."),
+    .describe("Encrypts channel providers' credentials and webhook and bot signing secrets at rest; without it a random key is kept in the database."),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce
     .number()
     .int()

@@ -4,7 +4,8 @@ import type { Db } from '../db/database.ts';
 const VERSION = 'v1';
 
 /**
- * Encryption at rest for credentials Parley must use later (channel providers' tokens): AES-256-GCM, a fresh nonce
+ * Encryption at rest for credentials Parley must use later (channel providers' tokens, webhook and bot signing
+ * secrets): AES-256-GCM, a fresh nonce
  * per value, the record's id as associated data (a ciphertext moved to another row does not decrypt). The key comes
  * from `CREDENTIALS_KEY`; without it, from a random key kept in the database (a warning says so: then a copy of the
  * database alone holds both).
@@ -29,6 +30,19 @@ export class SecretBox {
   /** A key for another purpose (e.g. signing links), derived from this one so it needs no setting of its own. */
   derivedKey(purpose: string): Buffer {
     return createHmac('sha256', this.key).update(`parley:${purpose}`).digest();
+  }
+
+  /** How a sealed value starts; `like` patterns find the rows of a column not sealed yet. */
+  static readonly sealedPrefix = `${VERSION}.`;
+
+  /** Whether a stored value is sealed, as opposed to one kept in the clear before its column was sealed. */
+  static isSealed(stored: string): boolean {
+    return stored.startsWith(SecretBox.sealedPrefix);
+  }
+
+  /** `open` for a column whose older rows may still hold values in the clear (those are returned as they are). */
+  openStored(stored: string, associatedData: string): string {
+    return SecretBox.isSealed(stored) ? this.open(stored, associatedData) : stored;
   }
 
   /** `v1.<nonce>.<ciphertext>.<tag>` (base64url). */

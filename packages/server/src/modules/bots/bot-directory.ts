@@ -1,6 +1,7 @@
 import type { BotDelivery, FlowBotDefinition } from '@parley/protocol';
 import type { Transaction } from 'kysely';
 import type { Clock } from '../../core/clock.ts';
+import type { SecretBox } from '../../infra/crypto/secret-box.ts';
 import type { Db } from '../../infra/db/database.ts';
 import type { Database } from '../../infra/db/schema.ts';
 
@@ -32,13 +33,17 @@ export const BOT_DIRECTORY_TTL_MS = 5_000;
 export class BotDirectory {
   private readonly cache = new Map<string, { loadedAt: number; bots: Map<string, BotProfile> }>();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    /** Opens the signing secrets, sealed at rest (`botSigningSecretContext`). */
+    private readonly box: SecretBox,
+  ) {}
 
   async botsOf(db: Db | Trx, accountId: string): Promise<ReadonlyMap<string, BotProfile>> {
     const cached = this.cache.get(accountId);
     const now = this.clock.now().getTime();
     if (cached && now - cached.loadedAt < BOT_DIRECTORY_TTL_MS) return cached.bots;
-    const bots = new Map((await loadBots(db, accountId, this.clock.now())).map((b) => [b.id, b]));
+    const bots = new Map((await loadBots(db, this.box, accountId, this.clock.now())).map((b) => [b.id, b]));
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(accountId, { loadedAt: now, bots });
     return bots;
@@ -46,7 +51,7 @@ export class BotDirectory {
 
   /** One bot as stored now (job handlers act on the current configuration, not the cached one). */
   async current(db: Db | Trx, accountId: string, botId: string): Promise<BotProfile | undefined> {
-    return (await loadBots(db, accountId, this.clock.now(), botId))[0];
+    return (await loadBots(db, this.box, accountId, this.clock.now(), botId))[0];
   }
 
   invalidate(accountId: string): void {
@@ -54,7 +59,10 @@ export class BotDirectory {
   }
 }
 
-async function loadBots(db: Db | Trx, accountId: string, now: Date, botId?: string): Promise<BotProfile[]> {
+/** The associated data of a bot's sealed signing secrets (both columns: a rotation copies one into the other). */
+export const botSigningSecretContext = (botId: string) => `bot-signing-secret:${botId}`;
+
+async function loadBots(db: Db | Trx, box: SecretBox, accountId: string, now: Date, botId?: string): Promise<BotProfile[]> {
   let q = db
     .selectFrom('bots')
     .innerJoin('users', 'users.id', 'bots.user_id')
@@ -87,6 +95,8 @@ async function loadBots(db: Db | Trx, accountId: string, now: Date, botId?: stri
     escalationPhrases: r.escalation_phrases,
     webhookUrl: r.webhook_url,
     flow: r.flow,
-    signingSecrets: [r.signing_secret, ...(r.previous_signing_secret && r.previous_signing_secret_until && r.previous_signing_secret_until > now ? [r.previous_signing_secret] : [])],
+    signingSecrets: [r.signing_secret, ...(r.previous_signing_secret && r.previous_signing_secret_until && r.previous_signing_secret_until > now ? [r.previous_signing_secret] : [])].map((stored) =>
+      box.openStored(stored, botSigningSecretContext(r.user_id)),
+    ),
   }));
 }

@@ -4,12 +4,13 @@ import type { z } from 'zod';
 import { AppError } from '../../core/app-error.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { Principal } from '../../core/principal.ts';
+import { SecretBox } from '../../infra/crypto/secret-box.ts';
 import type { Db } from '../../infra/db/database.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import type { BotIdentityService } from '../accounts/index.ts';
 import type { RoutingService } from '../routing/index.ts';
 import { newWebhookSecret } from '../webhooks/index.ts';
-import type { BotDirectory } from './bot-directory.ts';
+import { type BotDirectory, botSigningSecretContext } from './bot-directory.ts';
 import type { BotsTable } from './tables.ts';
 
 /** How long deliveries are also signed with the previous signing secret after a rotation. */
@@ -31,6 +32,8 @@ export class BotService {
     private readonly directory: BotDirectory,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Seals the signing secrets at rest (opened by the directory). */
+    private readonly box: SecretBox,
   ) {}
 
   async list(principal: Principal): Promise<{ items: Bot[] }> {
@@ -61,7 +64,7 @@ export class BotService {
           escalation_phrases: JSON.stringify(input.escalationPhrases),
           webhook_url: input.delivery === 'webhook' ? input.webhookUrl : null,
           flow: input.delivery === 'flow' && input.flow ? JSON.stringify(input.flow) : null,
-          signing_secret: signingSecret,
+          signing_secret: this.box.seal(signingSecret, botSigningSecretContext(identity.userId)),
           enabled: input.enabled,
           updated_at: this.clock.now(),
         })
@@ -114,9 +117,10 @@ export class BotService {
       await trx
         .updateTable('bots')
         .set((eb) => ({
+          // Sealed with the bot's id as associated data, so the sealed value moves from one column to the other as is.
           previous_signing_secret: eb.ref('signing_secret'),
           previous_signing_secret_until: new Date(now.getTime() + SIGNING_SECRET_GRACE_MS),
-          signing_secret: signingSecret,
+          signing_secret: this.box.seal(signingSecret, botSigningSecretContext(botId)),
           updated_at: now,
         }))
         .where('user_id', '=', botId)
@@ -126,6 +130,31 @@ export class BotService {
     });
     this.logger.info({ accountId, botId }, 'bot secrets rotated');
     return { secret, signingSecret };
+  }
+
+  /**
+   * Seals the signing secrets of bots stored before they were sealed (kept as they were, `whsec_…`). Run at start-up;
+   * each row is changed only if it still holds what was read, so nodes starting together do it once.
+   */
+  async sealStoredSecrets(): Promise<number> {
+    const rows = await this.db
+      .selectFrom('bots')
+      .select(['user_id', 'signing_secret', 'previous_signing_secret'])
+      .where((eb) => eb.or([eb('signing_secret', 'not like', `${SecretBox.sealedPrefix}%`), eb('previous_signing_secret', 'not like', `${SecretBox.sealedPrefix}%`)]))
+      .execute();
+    let sealed = 0;
+    for (const row of rows) {
+      const seal = (stored: string) => (SecretBox.isSealed(stored) ? stored : this.box.seal(stored, botSigningSecretContext(row.user_id)));
+      const changed = await this.db
+        .updateTable('bots')
+        .set({ signing_secret: seal(row.signing_secret), previous_signing_secret: row.previous_signing_secret === null ? null : seal(row.previous_signing_secret) })
+        .where('user_id', '=', row.user_id)
+        .where('signing_secret', '=', row.signing_secret)
+        .executeTakeFirst();
+      sealed += Number(changed.numUpdatedRows);
+    }
+    if (sealed > 0) this.logger.info({ bots: sealed }, 'sealed the signing secrets of bots stored before they were sealed');
+    return sealed;
   }
 
   /**

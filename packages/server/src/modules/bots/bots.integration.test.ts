@@ -8,6 +8,7 @@ import { call, text } from '../../test/rest-client.ts';
 import { storageMode } from '../../test/test-database.ts';
 import { startTestServer, type TestServer } from '../../test/test-server.ts';
 import { WsTestClient } from '../../test/ws-test-client.ts';
+import { newWebhookSecret } from '../webhooks/index.ts';
 import { until } from '../../test/until.ts';
 
 /** A bot's web server: checks every signature with the SDK's documented code and records what arrived. */
@@ -215,6 +216,35 @@ describe(`bots (${storageMode})`, () => {
     await s.onAnn(c.conversationId);
     expect(endpoint.received).toHaveLength(0);
     expect((await s.metrics()).escalatedByReason.bot_error).toBe(1);
+  });
+
+  it('keeps signing secrets sealed at rest; one stored in the clear before still signs and is sealed at start-up', async () => {
+    const s = await scene();
+    const endpoint = await botEndpoint();
+    endpointsToClose.push(endpoint);
+    const created = await call(app(), 'createBot', { token: s.admin, body: { name: 'Sealbot', delivery: 'webhook', webhookUrl: endpoint.url, skillIds: [s.front], responseTimeoutSeconds: 60 } });
+    const botId = created.body.bot.id;
+    const db = t.server.database.db;
+    const stored = () => db.selectFrom('bots').select(['signing_secret', 'previous_signing_secret']).where('user_id', '=', botId).executeTakeFirstOrThrow();
+    expect((await stored()).signing_secret).toMatch(/^v1\./);
+    expect(JSON.stringify(await stored())).not.toContain(created.body.signingSecret);
+    const rotated = await call(app(), 'rotateBotSecrets', { token: s.admin, params: { botId } });
+    expect(await stored()).toEqual({ signing_secret: expect.stringMatching(/^v1\./), previous_signing_secret: expect.stringMatching(/^v1\./) });
+    expect(JSON.stringify(await stored())).not.toContain(rotated.body.signingSecret);
+
+    // A bot stored before secrets were sealed: its secret in the clear still signs, and the next start seals it.
+    const legacy = newWebhookSecret();
+    await db.updateTable('bots').set({ signing_secret: legacy, previous_signing_secret: null }).where('user_id', '=', botId).execute();
+    expect(await t.server.services.bots.sealStoredSecrets()).toBe(1);
+    expect((await stored()).signing_secret).toMatch(/^v1\./);
+    endpoint.setSecret(legacy);
+    await s.consumer('Sealed?');
+    await until(
+      async () => endpoint.received.length,
+      (n) => n > 0,
+      'a delivery to the bot',
+    );
+    expect(endpoint.received.every((r) => r.verified)).toBe(true);
   });
 
   it('a bot that does not answer in time leads to a person', async () => {

@@ -17,7 +17,7 @@ export interface BotsTable {
   escalation_phrases: JSONColumnType<string[], string, string>;
   webhook_url: string | null;
   flow: JSONColumnType<FlowBotDefinition | null, string | null, string | null>;
-  /** Signs what Parley POSTs to a webhook bot; kept readable because Parley needs it to sign. */
+  /** Signs what Parley POSTs to a webhook bot: sealed (SecretBox, `botSigningSecretContext`), since Parley needs it to sign. */
   signing_secret: string;
   /** After a rotation, deliveries are signed with both secrets for a day, so the bot can be updated meanwhile. */
   previous_signing_secret: string | null;

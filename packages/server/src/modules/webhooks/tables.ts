@@ -13,9 +13,12 @@ export interface WebhookSubscriptionsTable {
   status: WebhookStatus;
   disabled_reason: string | null;
   disabled_at: NullableTimestamp;
-  /** The signing secret. Kept as is (it signs every delivery, so it cannot be hashed); shown only at creation and rotation. */
+  /**
+   * The signing secret, sealed (SecretBox, the subscription's id as associated data: it signs every delivery, so it
+   * cannot be hashed); shown only at creation and rotation. Rows from before sealing are sealed at start-up.
+   */
   secret: string;
-  /** After a rotation: the previous secret, also used to sign until `previous_secret_expires_at`. */
+  /** After a rotation: the previous secret (sealed too), also used to sign until `previous_secret_expires_at`. */
   previous_secret: string | null;
   previous_secret_expires_at: NullableTimestamp;
   /** Failed attempts since the last success, and when that run of failures began. */

@@ -25,6 +25,7 @@ import { newWebhookSecret, secretPrefix, signatureHeader } from './sign-webhook.
 import { type ActiveSubscription, SubscriptionCache } from './subscription-cache.ts';
 import type { WebhookDeliveriesTable, WebhookSubscriptionsTable } from './tables.ts';
 import { payloadForActivity, payloadForEvent } from './webhook-events.ts';
+import { SecretBox } from '../../infra/crypto/secret-box.ts';
 import type { OutboundFetch } from '../../infra/outbound/outbound-http.ts';
 
 type Trx = Transaction<Database>;
@@ -50,7 +51,10 @@ const DEFAULT_GRACE_SECONDS = 24 * 3600;
 const RETRY_MAX_DELAY_MS = 3600_000;
 const DISABLED_NOT_SENT = 'Not sent: the subscription is disabled';
 
-function toSubscription(row: SubscriptionRow, now: Date): WebhookSubscription {
+/** The associated data of a subscription's sealed secrets: a sealed secret moved to another row does not open. */
+const secretContext = (subscriptionId: string) => `webhook-subscription:${subscriptionId}`;
+
+function toSubscription(row: SubscriptionRow, now: Date, secret: string): WebhookSubscription {
   const graceActive = row.previous_secret !== null && row.previous_secret_expires_at !== null && row.previous_secret_expires_at > now;
   return {
     id: row.id,
@@ -61,7 +65,7 @@ function toSubscription(row: SubscriptionRow, now: Date): WebhookSubscription {
     disabledReason: row.disabled_reason,
     disabledAt: row.disabled_at?.toISOString() ?? null,
     consecutiveFailures: row.consecutive_failures,
-    secretPrefix: secretPrefix(row.secret),
+    secretPrefix: secretPrefix(secret),
     previousSecretExpiresAt: graceActive ? (row.previous_secret_expires_at?.toISOString() ?? null) : null,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
@@ -121,6 +125,8 @@ export class WebhookService {
     private readonly logger: Logger,
     /** Parley's outbound HTTP client (infra/outbound): refuses addresses a tenant may not reach. */
     private readonly fetch: OutboundFetch,
+    /** Seals the signing secrets at rest, as channel credentials are (infra/crypto). */
+    private readonly box: SecretBox,
     private readonly options: WebhookOptions,
     private readonly hooks: WebhookHooks = {},
   ) {
@@ -162,20 +168,22 @@ export class WebhookService {
     const accountId = accountOf(principal);
     const rows = await this.db.selectFrom('webhook_subscriptions').selectAll().where('account_id', '=', accountId).orderBy('created_at').orderBy('id').execute();
     const now = this.clock.now();
-    return rows.map((row) => toSubscription(row, now));
+    return rows.map((row) => this.toSubscription(row, now));
   }
 
   async get(principal: Principal, id: string): Promise<WebhookSubscription> {
-    return toSubscription(await this.find(accountOf(principal), id), this.clock.now());
+    return this.toSubscription(await this.find(accountOf(principal), id), this.clock.now());
   }
 
   async create(principal: Principal, input: z.infer<typeof CreateWebhookRequestSchema>): Promise<{ subscription: WebhookSubscription; secret: string }> {
     const accountId = accountOf(principal);
     const secret = newWebhookSecret();
     const now = this.clock.now();
+    const id = randomUUID();
     const row = await this.db
       .insertInto('webhook_subscriptions')
       .values({
+        id,
         account_id: accountId,
         url: input.url,
         event_types: JSON.stringify(input.eventTypes),
@@ -183,7 +191,7 @@ export class WebhookService {
         status: 'active',
         disabled_reason: null,
         disabled_at: null,
-        secret,
+        secret: this.box.seal(secret, secretContext(id)),
         previous_secret: null,
         previous_secret_expires_at: null,
         failing_since: null,
@@ -193,7 +201,7 @@ export class WebhookService {
       .returningAll()
       .executeTakeFirstOrThrow();
     this.cache.invalidate(accountId);
-    return { subscription: toSubscription(row, now), secret };
+    return { subscription: toSubscription(row, now, secret), secret };
   }
 
   async update(principal: Principal, id: string, input: z.infer<typeof UpdateWebhookRequestSchema>): Promise<WebhookSubscription> {
@@ -225,7 +233,7 @@ export class WebhookService {
       return trx.updateTable('webhook_subscriptions').set(changes).where('account_id', '=', accountId).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
     });
     this.cache.invalidate(accountId);
-    return toSubscription(row, now);
+    return this.toSubscription(row, now);
   }
 
   async delete(principal: Principal, id: string): Promise<void> {
@@ -245,8 +253,8 @@ export class WebhookService {
     const row = await this.db
       .updateTable('webhook_subscriptions')
       .set({
-        secret,
-        previous_secret: graceSeconds > 0 ? current.secret : null,
+        secret: this.box.seal(secret, secretContext(id)),
+        previous_secret: graceSeconds > 0 ? this.box.seal(this.openSecret(id, current.secret), secretContext(id)) : null,
         previous_secret_expires_at: graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000) : null,
         updated_at: now,
       })
@@ -255,7 +263,41 @@ export class WebhookService {
       .returningAll()
       .executeTakeFirst();
     if (!row) throw notFound();
-    return { subscription: toSubscription(row, now), secret };
+    return { subscription: toSubscription(row, now, secret), secret };
+  }
+
+  /**
+   * Seals the signing secrets of subscriptions stored before they were sealed (kept as they were, `whsec_…`). Run at
+   * start-up; each row is changed only if it still holds what was read, so nodes starting together do it once.
+   */
+  async sealStoredSecrets(): Promise<number> {
+    const rows = await this.db
+      .selectFrom('webhook_subscriptions')
+      .select(['id', 'secret', 'previous_secret'])
+      .where((eb) => eb.or([eb('secret', 'not like', `${SecretBox.sealedPrefix}%`), eb('previous_secret', 'not like', `${SecretBox.sealedPrefix}%`)]))
+      .execute();
+    let sealed = 0;
+    for (const row of rows) {
+      const seal = (stored: string) => (SecretBox.isSealed(stored) ? stored : this.box.seal(stored, secretContext(row.id)));
+      const changed = await this.db
+        .updateTable('webhook_subscriptions')
+        .set({ secret: seal(row.secret), previous_secret: row.previous_secret === null ? null : seal(row.previous_secret) })
+        .where('id', '=', row.id)
+        .where('secret', '=', row.secret)
+        .executeTakeFirst();
+      sealed += Number(changed.numUpdatedRows);
+    }
+    if (sealed > 0) this.logger.info({ subscriptions: sealed }, 'sealed the signing secrets of subscriptions stored before they were sealed');
+    return sealed;
+  }
+
+  /** A stored signing secret in the clear (one stored before secrets were sealed is as it was). */
+  private openSecret(subscriptionId: string, stored: string): string {
+    return this.box.openStored(stored, secretContext(subscriptionId));
+  }
+
+  private toSubscription(row: SubscriptionRow, now: Date): WebhookSubscription {
+    return toSubscription(row, now, this.openSecret(row.id, row.secret));
   }
 
   // ---------- the delivery log ----------
@@ -400,8 +442,8 @@ export class WebhookService {
       return;
     }
     const now = this.clock.now();
-    const secrets = [found.secret];
-    if (found.previous_secret && found.previous_secret_expires_at && found.previous_secret_expires_at > now) secrets.push(found.previous_secret);
+    const secrets = [this.openSecret(found.subscription_id, found.secret)];
+    if (found.previous_secret && found.previous_secret_expires_at && found.previous_secret_expires_at > now) secrets.push(this.openSecret(found.subscription_id, found.previous_secret));
     const result = await postWebhook(this.fetch, {
       url: found.url,
       body: found.body,

@@ -8,6 +8,7 @@ import { storageMode } from '../../test/test-database.ts';
 import { startTestServer, type TestServer } from '../../test/test-server.ts';
 import { WsTestClient } from '../../test/ws-test-client.ts';
 import { createAccountWithAdmin } from '../accounts/index.ts';
+import { newWebhookSecret } from './sign-webhook.ts';
 
 interface Received {
   headers: http.IncomingHttpHeaders;
@@ -227,6 +228,37 @@ describe(`outbound webhooks (${storageMode})`, () => {
     expect(again?.headers['parley-event-id']).toBe(original?.headers['parley-event-id']);
     expect(again?.body).toBe(original?.body);
     await waitUntil(async () => (await deliveries(subscription.id)).find((d) => d.id === replayed.body.id)?.status === 'delivered');
+  });
+
+  it('keeps signing secrets sealed at rest, and seals at start-up one stored in the clear before, which still signs', async () => {
+    const { receiver, subscription, secret } = await subscribe(['conversation.message']);
+    const db = t.server.database.db;
+    const stored = () => db.selectFrom('webhook_subscriptions').select(['secret', 'previous_secret']).where('id', '=', subscription.id).executeTakeFirstOrThrow();
+    expect((await stored()).secret).toMatch(/^v1\./);
+    expect(JSON.stringify(await stored())).not.toContain(secret);
+    const rotated = await call(t.server.app, 'rotateWebhookSecret', { token: admin, params: { id: subscription.id }, body: {} });
+    expect(rotated.status).toBe(200);
+    const afterRotation = await stored();
+    expect([afterRotation.secret, afterRotation.previous_secret]).toEqual([expect.stringMatching(/^v1\./), expect.stringMatching(/^v1\./)]);
+    expect(JSON.stringify(afterRotation)).not.toContain(rotated.body.secret);
+    expect(JSON.stringify(afterRotation)).not.toContain(secret);
+    expect(rotated.body.subscription.secretPrefix).toBe(rotated.body.secret.slice(0, rotated.body.subscription.secretPrefix.length));
+
+    // A subscription stored before secrets were sealed holds its secret in the clear: it still signs.
+    const legacy = newWebhookSecret();
+    await db.updateTable('webhook_subscriptions').set({ secret: legacy, previous_secret: null }).where('id', '=', subscription.id).execute();
+    receiver.useSecrets([legacy]);
+    const consumer = await a.consumer();
+    const conversationId = await a.conversation(consumer.token);
+    await send(consumer.token, conversationId, 'before sealing');
+    await waitUntil(() => receiver.accepted().length >= 1);
+    // The next start seals it; deliveries are signed with the same secret.
+    expect(await t.server.services.webhooks.sealStoredSecrets()).toBe(1);
+    expect(await t.server.services.webhooks.sealStoredSecrets()).toBe(0);
+    expect((await stored()).secret).toMatch(/^v1\./);
+    await send(consumer.token, conversationId, 'after sealing');
+    await waitUntil(() => receiver.accepted().length >= 2);
+    expect(receiver.received.every((r) => r.verification.valid)).toBe(true);
   });
 
   it('signs with both secrets during a rotation grace period, and only with the new one after it', async () => {
