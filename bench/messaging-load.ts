@@ -476,6 +476,8 @@ interface StepContext {
   generatorCpu: number | undefined;
   /** The nodes sample their allocations in each measured window (`--alloc-profile`): signalled at its start and end. */
   allocProfile: boolean;
+  /** `--tail-log`: append each step's slowest 1% of deliveries here, with wall-clock times. */
+  tailLog: string | undefined;
 }
 
 interface Gate {
@@ -725,6 +727,17 @@ async function runStep(spec: StepSpec, ctx: StepContext): Promise<StepResult> {
   const pausesInWindow = generatorPauses.filter((p) => p.start + p.ms > measuredStart && p.start < measuredEnd);
   const deliveries = measured.filter((m) => m.deliveredAt > 0).map((m) => ({ at: m.sentAt, ms: m.deliveredAt - m.sentAt }));
   const tail = tailClustering(deliveries);
+  if (ctx.tailLog && tail) {
+    // Wall-clock milliseconds (performance.timeOrigin + the monotonic clock), to set beside the nodes' logs (pino's
+    // `time`), PostgreSQL's log and the generator's own collections.
+    const wall = (t: number) => Math.round((performance.timeOrigin + t) * 1000) / 1000;
+    const lines = measured
+      .filter((m) => m.deliveredAt > 0 && m.deliveredAt - m.sentAt >= tail.thresholdMs)
+      .map((m) => JSON.stringify({ step: spec.label, from: m.from, sentAt: wall(m.sentAt), deliveredAt: wall(m.deliveredAt), ms: m.deliveredAt - m.sentAt }));
+    const pauses = pausesInWindow.map((p) => JSON.stringify({ step: spec.label, generatorGc: wall(p.start), ms: p.ms }));
+    fs.mkdirSync(path.dirname(ctx.tailLog), { recursive: true });
+    fs.appendFileSync(ctx.tailLog, [...lines, ...pauses].map((l) => `${l}\n`).join(''));
+  }
 
   // The correctness gate: persisted = acknowledged = delivered, no gap, no duplicate, the supervisor saw everything.
   const stored = await storedLastSequences(ctx.admin);
@@ -1276,6 +1289,7 @@ async function main(): Promise<void> {
       serverCpu,
       generatorCpu: serverCpu === undefined ? undefined : 1,
       allocProfile: options.allocProfile !== undefined,
+      tailLog: options.tailLog,
     };
     const concurrency = Math.min(options.concurrency, active.length);
     const announce = (r: StepResult) =>

@@ -39,6 +39,8 @@ describe('parseMessagingArgs', () => {
     expect(parseMessagingArgs([])).toMatchObject({ nodeOptions: [], allocProfile: undefined, allocProfilePromoted: false });
     expect(parseMessagingArgs(['--alloc-profile', '.tmp/a'])).toMatchObject({ allocProfile: '.tmp/a', allocProfilePromoted: false });
     expect(parseMessagingArgs(['--alloc-profile', '.tmp/a', '--alloc-profile-promoted'])).toMatchObject({ allocProfilePromoted: true });
+    expect(parseMessagingArgs([])).toMatchObject({ tailLog: undefined });
+    expect(parseMessagingArgs(['--tail-log', '.tmp/tail.jsonl'])).toMatchObject({ tailLog: '.tmp/tail.jsonl' });
     expect(() => parseMessagingArgs(['--alloc-profile-promoted'])).toThrow(/goes with --alloc-profile/);
   });
 

@@ -56,6 +56,8 @@ export interface MessagingOptions {
   allocProfilePromoted: boolean;
   /** Where the JSON results go; default .tmp/bench/messaging-<timestamp>.json. */
   out: string | undefined;
+  /** Write each step's slowest 1% of deliveries, with wall-clock times, to this file (JSON lines). */
+  tailLog: string | undefined;
 }
 
 /**
@@ -115,6 +117,8 @@ Output:
   --alloc-profile DIR     write what each node allocated in each step there (sampling heap profiler)
   --alloc-profile-promoted  with --alloc-profile: only what outlived the young generation
   --out FILE              JSON results                 default .tmp/bench/messaging-<timestamp>.json
+  --tail-log FILE         each step's slowest 1% of deliveries with wall-clock times (JSON lines), to set
+                          beside the nodes' and PostgreSQL's own logs and name what made each stall
   --help                  this text`;
 
 export class UsageError extends Error {}
@@ -215,6 +219,7 @@ export function parseMessagingArgs(argv: readonly string[]): MessagingOptions | 
     allocProfile: values['alloc-profile'],
     allocProfilePromoted: values['alloc-profile-promoted'] === true,
     out: values.out,
+    tailLog: values['tail-log'],
   };
 }
 
@@ -250,6 +255,7 @@ export const MESSAGING_OPTIONS = {
   'alloc-profile': { type: 'string' },
   'alloc-profile-promoted': { type: 'boolean' },
   out: { type: 'string' },
+  'tail-log': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
