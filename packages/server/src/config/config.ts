@@ -10,14 +10,6 @@ function splitList(value: string): string[] {
     .map((part) => part.trim())
     .filter(Boolean);
 }
-function allowedNetworksError(value: string): string | undefined {
-  try {
-    new AddressPolicy(splitList(value));
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-}
 
 /**
  * The only reader of process.env. Every setting has a default that suits the embedded mode, so `npm start` works
@@ -134,7 +126,16 @@ const EnvSchema = z.object({
   OUTBOUND_ALLOWED_NETWORKS: z
     .string()
     .default('')
-    .refine((v) => allowedNetworksError(v) === undefined, { error: (issue) => allowedNetworksError(String(issue.input)) ?? 'invalid' })
+    .transform((value, ctx) => {
+      const networks = splitList(value);
+      try {
+        new AddressPolicy(networks);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+      return networks;
+    })
     .describe(
       "Comma-separated networks (CIDRs or addresses) that tenants' webhooks, bots, connector endpoints, channel API base URLs and consumer-auth JWKS URLs may reach although they are not public, e.g. 10.20.0.0/16 for bots on the private network or 127.0.0.0/8 for a bot on this machine. Empty: public addresses only (the cloud metadata service, loopback and private networks are refused).",
     ),
@@ -197,9 +198,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     uploads: {
       maxBytes: e.MAX_UPLOAD_BYTES,
-      allowedTypes: e.ALLOWED_UPLOAD_TYPES.split(',')
-        .map((t) => t.trim())
-        .filter(Boolean),
+      allowedTypes: splitList(e.ALLOWED_UPLOAD_TYPES),
     },
     realtime: {
       heartbeatIntervalMs: e.WS_HEARTBEAT_INTERVAL_MS,
@@ -214,7 +213,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     embeddedVacuumIntervalMs: e.EMBEDDED_VACUUM_INTERVAL_MS,
     messaging: { minBatchIntervalMs: e.SEND_BATCH_MIN_INTERVAL_MS },
     channels: { retryBaseMs: e.CHANNEL_RETRY_BASE_MS, maxAttempts: e.CHANNEL_MAX_ATTEMPTS },
-    outbound: { allowedNetworks: splitList(e.OUTBOUND_ALLOWED_NETWORKS) },
+    outbound: { allowedNetworks: e.OUTBOUND_ALLOWED_NETWORKS },
     webhooks: {
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
