@@ -199,7 +199,21 @@ async function main(): Promise<void> {
       if (!published.has(message.conversation.id)) published.set(message.conversation.id, Date.now());
     });
 
+    // Routing's passes, from the node's own metric (parley_routing_pass_duration_seconds): how many ran in a phase and
+    // what they took, so a change in throughput can be told apart from a change in how often passes run.
+    const passes = async () => {
+      const values = (await server.metrics.routingPassDuration.get()).values;
+      const count = values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+      const sum = values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+      return { count, sum };
+    };
+    const passLine = (before: { count: number; sum: number }, after: { count: number; sum: number }) => {
+      const n = after.count - before.count;
+      return `   routing passes                        ${n}, ${n > 0 ? (((after.sum - before.sum) * 1000) / n).toFixed(1) : '-'} ms each on average`;
+    };
+
     // ---------- 1. the burst ----------
+    const passesBeforeBurst = await passes();
     await services.routing.heartbeat(agents.map((a) => a.connectionId));
     const t0 = new Date();
     mark = performance.now();
@@ -219,6 +233,7 @@ async function main(): Promise<void> {
     log('1. Burst: every conversation queued at T0, routing until no place is left');
     log(`   arrival UPDATE of ${CONVERSATIONS} rows     ${arrivalMs.toFixed(0)} ms (before routing starts; inside the latencies below)`);
     log(`   assigned                              ${burst.length} in ${(burstMs / 1000).toFixed(2)} s = ${(burst.length / (burstMs / 1000)).toFixed(0)} assignments/s; ${stillQueued} still queued`);
+    log(passLine(passesBeforeBurst, await passes()));
     log(
       `   ${summary(
         'arrival -> assigned (assigned_at)',
@@ -244,18 +259,23 @@ async function main(): Promise<void> {
       const conversationId = heldBy.get(agent.id);
       if (conversationId) toClose.push({ agent, conversationId });
     }
+    const passesBeforeCloses = await passes();
+    const firstClose = new Date();
     mark = performance.now();
     for (const { agent, conversationId } of toClose) await services.conversations.close(agent.principal, conversationId);
     const closesMs = performance.now() - mark;
     await services.routing.settle();
     await services.routing.requestRouting(accountId);
     const refillMs = performance.now() - mark;
+    // Each agent closes one conversation and gets one in its place: their assignment since the first close. Routing
+    // stamps assigned_at when its pass starts, which can be a moment before the close it refills committed (the pass
+    // read the freed place later): such a refill counts, with a wait of 0.
     const refills = await sql<{ conversation_id: string | null; closed_at: Date; refilled_at: Date | null }>`
-      select c.closed_at, r.conversation_id, r.assigned_at as refilled_at
+      select c.closed_at, r.conversation_id, greatest(r.assigned_at, c.closed_at) as refilled_at
       from conversations c
       left join lateral (
         select r.conversation_id, r.assigned_at from conversation_routing r
-        where r.agent_id = c.assigned_agent_id and r.status = 'assigned' and r.assigned_at >= c.closed_at
+        where r.agent_id = c.assigned_agent_id and r.status = 'assigned' and r.assigned_at >= ${firstClose}
         order by r.assigned_at limit 1
       ) r on true
       where c.id in (${sql.join(toClose.map((c) => c.conversationId))})`.execute(db);
@@ -265,6 +285,7 @@ async function main(): Promise<void> {
     log(
       `   refilled                              ${refilled.length} of ${toClose.length}, all done ${(refillMs / 1000).toFixed(2)} s after the first close = ${(refilled.length / (refillMs / 1000)).toFixed(0)} assignments/s`,
     );
+    log(passLine(passesBeforeCloses, await passes()));
     log(
       `   ${summary(
         'freed -> assigned (assigned_at)',

@@ -2,12 +2,40 @@ import { sql } from 'kysely';
 import type { Clock } from '../../core/clock.ts';
 import type { EventBus } from '../../infra/bus/event-bus.ts';
 import type { Db } from '../../infra/db/database.ts';
+import { arrayParameter } from '../../infra/db/batch-rows.ts';
+import { preparedStatement } from '../../infra/db/prepared.ts';
 import type { Logger } from '../../infra/telemetry/logger.ts';
 import type { ConversationService } from '../conversations/index.ts';
 import { isWithinBusinessHours } from './business-hours.ts';
-import { type CandidateAgent, planAssignments, type WaitingConversation } from './plan-assignments.ts';
+import { type CandidateAgent, type Decision, planAssignments, type WaitingConversation } from './plan-assignments.ts';
 import { AfterCommit, isPresent, lockAccountRouting, loadSettings, type Trx } from './routing-store.ts';
 import { toSkill } from './routing-store.ts';
+
+/**
+ * How much of the queue a pass reads, one read after the other while the plan of what it read leaves room for more
+ * (`routeOnce`); the last reads the rest. The first covers a transaction's decisions.
+ */
+const QUEUE_READS = [250, 2_000, undefined] as const;
+
+/** Whether some agent still has a free place once the decisions are applied. */
+function roomLeft(candidates: readonly CandidateAgent[], decisions: readonly Decision[]): boolean {
+  const taken = new Map<string, number>();
+  for (const d of decisions) taken.set(d.agentId, (taken.get(d.agentId) ?? 0) + 1);
+  return candidates.some((c) => c.load + (taken.get(c.id) ?? 0) < c.max);
+}
+
+/**
+ * A pass's assignments on routing's rows in one statement: those still queued become assigned to their agent; returns
+ * them. $1 the conversations, $2 their agents (arrays, `arrayParameter`), $3 the time.
+ */
+const ASSIGN_ROUTING = preparedStatement<{ conversation_id: string }>(
+  'routing.assign',
+  `update conversation_routing r set status = 'assigned', agent_id = v.agent_id, assigned_at = $3::timestamptz, offered_to = null,
+    offer_expires_at = null, target_agent_id = null, target_until = null, passed_agents = '[]'::jsonb
+  from unnest((select $1::uuid[]), (select $2::uuid[])) as v (conversation_id, agent_id)
+  where r.conversation_id = v.conversation_id and r.status = 'queued'
+  returning r.conversation_id`,
+);
 
 /** Decisions applied per transaction: keeps the account's routing lock short and publishes progressively. */
 const MAX_DECISIONS_PER_TRANSACTION = 200;
@@ -25,7 +53,6 @@ export interface RouterDeps {
 export interface PassResult {
   assigned: number;
   offered: number;
-  stillQueued: number;
 }
 
 /**
@@ -33,7 +60,7 @@ export interface PassResult {
  * (see planAssignments) and applies the plan; repeats while a full batch was applied.
  */
 export async function routeAccount(deps: RouterDeps, accountId: string): Promise<PassResult> {
-  const total: PassResult = { assigned: 0, offered: 0, stillQueued: 0 };
+  const total: PassResult = { assigned: 0, offered: 0 };
   for (;;) {
     const after = new AfterCommit();
     const pass = await deps.db.transaction().execute(async (trx) => {
@@ -43,7 +70,6 @@ export async function routeAccount(deps: RouterDeps, accountId: string): Promise
     await after.publish(deps, accountId);
     total.assigned += pass.assigned;
     total.offered += pass.offered;
-    total.stillQueued = pass.stillQueued;
     if (pass.assigned + pass.offered < MAX_DECISIONS_PER_TRANSACTION) break;
   }
   return total;
@@ -52,8 +78,8 @@ export async function routeAccount(deps: RouterDeps, accountId: string): Promise
 async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: AfterCommit): Promise<PassResult> {
   const now = deps.clock.now();
   const settings = await loadSettings(trx, accountId);
-  const [skills, queueRows, agentRows, skillRows, loadRows] = await Promise.all([
-    trx.selectFrom('skills').select(['id', 'routing_mode', 'ring_timeout_seconds']).where('account_id', '=', accountId).execute(),
+  // The head of the queue, in its order; `limit` undefined: all of it.
+  const readQueue = (limit: number | undefined) =>
     trx
       .selectFrom('conversation_routing')
       .select(['conversation_id', 'skill_id', 'target_agent_id', 'passed_agents', 'queued_at', 'bots_excluded'])
@@ -62,7 +88,11 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
       .orderBy('priority', 'desc')
       .orderBy('queue_order_at', 'asc')
       .orderBy('conversation_id', 'asc')
-      .execute(),
+      .$if(limit !== undefined, (q) => q.limit(limit ?? 0))
+      .execute();
+  const [skills, firstRows, agentRows, skillRows, loadRows] = await Promise.all([
+    trx.selectFrom('skills').select(['id', 'routing_mode', 'ring_timeout_seconds']).where('account_id', '=', accountId).execute(),
+    readQueue(QUEUE_READS[0]),
     trx
       .selectFrom('agent_states')
       .innerJoin('users', 'users.id', 'agent_states.user_id')
@@ -81,7 +111,7 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
       .groupBy(sql`coalesce(offered_to, agent_id)`)
       .execute(),
   ]);
-  if (queueRows.length === 0) return { assigned: 0, offered: 0, stillQueued: 0 };
+  if (firstRows.length === 0) return { assigned: 0, offered: 0 };
 
   const skillById = new Map(skills.map((s) => [s.id, s]));
   const loads = new Map(loadRows.map((l) => [l.agent, Number(l.load)]));
@@ -101,60 +131,86 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
     lastAssignedAt: a.last_assigned_at?.getTime() ?? null,
     isBot: a.role === 'bot',
   }));
-  const queue: WaitingConversation[] = queueRows.map((q) => ({
+  const toWaiting = (q: (typeof firstRows)[number]): WaitingConversation => ({
     conversationId: q.conversation_id,
     skillId: q.skill_id,
     targetAgentId: q.target_agent_id,
     passedAgents: q.passed_agents,
     mode: (q.skill_id && skillById.get(q.skill_id)?.routing_mode) || 'auto',
     botsAllowed: !q.bots_excluded,
-  }));
+  });
+  // The plan goes through the queue in order and decides each conversation from what the ones before it took, so
+  // the plan of the queue's head is the head of the whole queue's plan: read more of it only while the head's plan
+  // leaves room for more (fewer decisions than a transaction applies, and some agent still has a free place). With
+  // thousands waiting, a pass that fills one freed place reads hundreds of them, not every one.
+  let queueRows = firstRows;
+  let decisions = planAssignments(queueRows.map(toWaiting), candidates, now.getTime());
+  for (let read = 1; read < QUEUE_READS.length && queueRows.length === QUEUE_READS[read - 1]; read++) {
+    if (decisions.length >= MAX_DECISIONS_PER_TRANSACTION || !roomLeft(candidates, decisions)) break;
+    queueRows = await readQueue(QUEUE_READS[read]);
+    decisions = planAssignments(queueRows.map(toWaiting), candidates, now.getTime());
+  }
+  decisions = decisions.slice(0, MAX_DECISIONS_PER_TRANSACTION);
   const queuedAt = new Map(queueRows.map((q) => [q.conversation_id, q.queued_at]));
   const skillOf = new Map(queueRows.map((q) => [q.conversation_id, q.skill_id]));
-  const decisions = planAssignments(queue, candidates, now.getTime()).slice(0, MAX_DECISIONS_PER_TRANSACTION);
 
   let assigned = 0;
   let offered = 0;
   const served = new Set<string>();
-  for (const decision of decisions) {
-    const conversation = await deps.conversations.lockForUpdate(trx, decision.conversationId, accountId);
-    const waitMs = now.getTime() - (queuedAt.get(decision.conversationId)?.getTime() ?? now.getTime());
-    if (decision.kind === 'assign') {
-      const updated = await trx
-        .updateTable('conversation_routing')
-        .set({ status: 'assigned', agent_id: decision.agentId, assigned_at: now, offered_to: null, offer_expires_at: null, target_agent_id: null, target_until: null, passed_agents: '[]' })
-        .where('conversation_id', '=', decision.conversationId)
-        .where('status', '=', 'queued')
-        .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) === 0) continue;
-      const events = await deps.conversations.assignAgent(trx, conversation, { id: decision.agentId, name: names.get(decision.agentId) ?? 'Agent', isBot: bots.has(decision.agentId) });
-      await deps.conversations.recordActivity(trx, conversation, {
-        type: 'assigned',
-        agentId: decision.agentId,
-        isBot: bots.has(decision.agentId),
-        skillId: skillOf.get(decision.conversationId) ?? null,
-        waitMs,
-      });
-      after.conversation(conversation.id, events);
+  const waitOf = (conversationId: string) => now.getTime() - (queuedAt.get(conversationId)?.getTime() ?? now.getTime());
+  // Every decided conversation locked in one statement, in id order; then the assignments applied together (a few
+  // statements for the whole batch: routing's rows, the participants, sequences and events, the analytics record),
+  // the offers one by one. A conversation no longer queued (or gone) is left out.
+  const locked = await deps.conversations.lockManyForUpdate(
+    trx,
+    decisions.map((d) => d.conversationId),
+    accountId,
+  );
+  const assigning = decisions.filter((d) => d.kind === 'assign' && locked.has(d.conversationId));
+  if (assigning.length > 0) {
+    const { rows: claimed } = await ASSIGN_ROUTING.run(trx, [arrayParameter(assigning.map((d) => d.conversationId)), arrayParameter(assigning.map((d) => d.agentId)), now]);
+    const claimedIds = new Set(claimed.map((c) => c.conversation_id));
+    const items = assigning.flatMap((d) => {
+      const conversation = locked.get(d.conversationId);
+      if (!conversation || !claimedIds.has(d.conversationId)) return [];
+      return [{ conversation, agent: { id: d.agentId, name: names.get(d.agentId) ?? 'Agent', isBot: bots.has(d.agentId) } }];
+    });
+    const events = await deps.conversations.assignAgents(trx, items);
+    await deps.conversations.recordActivities(
+      trx,
+      items.map(({ conversation, agent }) => ({
+        conversation,
+        activity: { type: 'assigned', agentId: agent.id, isBot: agent.isBot, skillId: skillOf.get(conversation.id) ?? null, waitMs: waitOf(conversation.id) },
+      })),
+    );
+    for (const { conversation, agent } of items) {
+      after.conversation(conversation.id, events.get(conversation.id) ?? []);
       assigned += 1;
-    } else {
-      const skill = conversation && queue.find((q) => q.conversationId === decision.conversationId)?.skillId;
-      const timeout = (skill && skillById.get(skill)?.ring_timeout_seconds) || 30;
-      const expiresAt = new Date(now.getTime() + timeout * 1000);
-      const updated = await trx
-        .updateTable('conversation_routing')
-        .set({ status: 'offered', offered_to: decision.agentId, offer_expires_at: expiresAt })
-        .where('conversation_id', '=', decision.conversationId)
-        .where('status', '=', 'queued')
-        .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) === 0) continue;
-      after.conversation(conversation.id);
-      after.offer(conversation.id, decision.agentId, expiresAt);
-      offered += 1;
+      served.add(agent.id);
+      after.agent(agent.id);
+      deps.onAssigned?.(waitOf(conversation.id), 'assign');
     }
+  }
+  for (const decision of decisions) {
+    if (decision.kind !== 'offer') continue;
+    const conversation = locked.get(decision.conversationId);
+    if (!conversation) continue;
+    const skill = skillOf.get(decision.conversationId);
+    const timeout = (skill && skillById.get(skill)?.ring_timeout_seconds) || 30;
+    const expiresAt = new Date(now.getTime() + timeout * 1000);
+    const updated = await trx
+      .updateTable('conversation_routing')
+      .set({ status: 'offered', offered_to: decision.agentId, offer_expires_at: expiresAt })
+      .where('conversation_id', '=', decision.conversationId)
+      .where('status', '=', 'queued')
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) continue;
+    after.conversation(conversation.id);
+    after.offer(conversation.id, decision.agentId, expiresAt);
+    offered += 1;
     served.add(decision.agentId);
     after.agent(decision.agentId);
-    deps.onAssigned?.(waitMs, decision.kind);
+    deps.onAssigned?.(waitOf(decision.conversationId), 'offer');
   }
   // One statement for the batch rather than one per decision.
   if (served.size > 0)
@@ -164,7 +220,7 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
       .where('user_id', 'in', [...served])
       .execute();
   if (decisions.length > 0) after.account(accountId);
-  return { assigned, offered, stillQueued: queueRows.length - assigned - offered };
+  return { assigned, offered };
 }
 
 /** A consumer who gets an agent within this time is not told about the queue at all. */

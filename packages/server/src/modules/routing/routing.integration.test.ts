@@ -3,6 +3,7 @@ import type { ConversationEvent } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../core/principal.ts';
 import { call, text } from '../../test/rest-client.ts';
+import { roundTripsOf } from '../../test/statement-counter.ts';
 import { ManualClock, startTestServer, type TestServer } from '../../test/test-server.ts';
 import { storageMode } from '../../test/test-database.ts';
 
@@ -39,11 +40,11 @@ describe(`routing (${storageMode})`, () => {
     const accountId = created.accountId;
     const widgetKey = created.widgetKey;
 
-    const agent = async (name: string, options: { skills?: string[]; max?: number; online?: boolean; connected?: boolean } = {}) => {
+    const agent = async (name: string, options: { skills?: string[]; max?: number; online?: boolean; connected?: boolean; role?: 'agent' | 'manager' } = {}) => {
       const userEmail = `${name.toLowerCase()}-${randomUUID().slice(0, 8)}@acme.test`;
-      const user = await call(app(), 'createUser', { token: adminToken, body: { email: userEmail, name, role: 'agent', password: 'a-long-password' } });
+      const user = await call(app(), 'createUser', { token: adminToken, body: { email: userEmail, name, role: options.role ?? 'agent', password: 'a-long-password' } });
       const token = (await call(app(), 'login', { body: { email: userEmail, password: 'a-long-password' } })).body.accessToken;
-      const principal: Principal = { kind: 'user', userId: user.body.id, accountId, role: 'agent', name };
+      const principal: Principal = { kind: 'user', userId: user.body.id, accountId, role: options.role ?? 'agent', name };
       const connectionId = randomUUID();
       await call(app(), 'updateAgentRouting', { token: adminToken, params: { userId: user.body.id }, body: { skillIds: options.skills ?? [], maxConversations: options.max ?? 3 } });
       if (options.connected !== false) {
@@ -161,6 +162,80 @@ describe(`routing (${storageMode})`, () => {
       expect((await call(app(), 'getMyState', { token: one.token })).body).toMatchObject({ assigned: 1, maxConversations: 1 });
       const second = await call(app(), 'takeConversation', { token: one.token, params: { conversationId: waiting.conversationId } });
       expect(second.body.error?.code).toBe('AGENT_AT_CAPACITY');
+    });
+  });
+
+  describe('a pass with many assignments', () => {
+    /** `waiting` conversations queue for a skill nobody is online for; then one agent comes online for all of them. */
+    async function queueThenComeOnline(waiting: number) {
+      const s = await scene();
+      const sales = await s.skill('Sales');
+      const ann = await s.agent('Ann', { skills: [sales], max: 20, online: false });
+      const queued = [];
+      for (let i = 0; i < waiting; i++) queued.push(await s.consumer({ skillId: sales, message: `question ${i}` }));
+      const { roundTrips } = await roundTripsOf(async () => {
+        await call(app(), 'setMyState', { token: ann.token, body: { state: 'online' } });
+        await routing().settle();
+      });
+      return { s, ann, queued, roundTrips };
+    }
+
+    it('assigns a whole queue in as many round trips as one conversation, each with its agent joined at its next sequence', async () => {
+      const few = await queueThenComeOnline(2);
+      const many = await queueThenComeOnline(9);
+      // One statement locks the pass's conversations, one claims their routing rows, one joins the agent to all of them
+      // (participants, sequences, events); not a handful of statements per conversation.
+      expect(many.roundTrips.length, many.roundTrips.join('\n')).toBe(few.roundTrips.length);
+      for (const { s, ann, queued } of [few, many]) {
+        for (const c of queued) {
+          const summary = await s.conversation(c.conversationId);
+          expect(summary.assignedAgentId).toBe(ann.id);
+          expect(summary.routing?.status).toBe('assigned');
+          expect(summary.participants.filter((p: { id: string }) => p.id === ann.id)).toEqual([expect.objectContaining({ role: 'assigned_agent', name: 'Ann' })]);
+          const events = await s.events(c.conversationId, c.token);
+          expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
+          expect(events.at(-1)).toMatchObject({ type: 'participant', change: 'joined', participant: { id: ann.id, role: 'assigned_agent', name: 'Ann' } });
+          expect(summary.lastSequence).toBe(events.length);
+        }
+      }
+    });
+
+    it('reads past the head of a long queue when only a conversation further back can be served', async () => {
+      const s = await scene();
+      const sales = await s.skill('Sales');
+      const billing = await s.skill('Billing');
+      const bea = await s.agent('Bea', { skills: [billing], max: 2, online: false });
+      // More conversations than a pass reads at first (router.ts, QUEUE_READS), all for a skill nobody serves...
+      for (let i = 0; i < 13; i++) await Promise.all(Array.from({ length: 20 }, () => s.consumer({ skillId: sales })));
+      // ... and behind them (the test's clock stands still unless moved), one that Bea can take.
+      await advance(1_000);
+      const last = await s.consumer({ skillId: billing });
+      await call(app(), 'setMyState', { token: bea.token, body: { state: 'online' } });
+      await routing().settle();
+      expect((await s.conversation(last.conversationId)).assignedAgentId).toBe(bea.id);
+    });
+
+    it('promotes an agent already in one of the conversations, in the same pass as the others', async () => {
+      const s = await scene();
+      const sales = await s.skill('Sales');
+      const meg = await s.agent('Meg', { skills: [sales], max: 5, online: false, role: 'manager' });
+      const first = await s.consumer({ skillId: sales });
+      const second = await s.consumer({ skillId: sales });
+      // Meg writes into the first one while it waits: she is in it as a manager.
+      expect((await call(app(), 'sendEvent', { token: meg.token, params: { conversationId: first.conversationId }, body: text('Someone will be with you shortly') })).status).toBe(201);
+      await routing().settle();
+      await call(app(), 'setMyState', { token: meg.token, body: { state: 'online' } });
+      await routing().settle();
+      for (const c of [first, second]) {
+        const summary = await s.conversation(c.conversationId);
+        expect(summary.assignedAgentId).toBe(meg.id);
+        expect(summary.participants.filter((p: { id: string }) => p.id === meg.id)).toEqual([expect.objectContaining({ role: 'assigned_agent' })]);
+        const events = await s.events(c.conversationId, c.token);
+        expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
+        expect(events.at(-1)).toMatchObject({ type: 'participant', change: 'joined', participant: { id: meg.id, role: 'assigned_agent' } });
+      }
+      const joins = (await s.events(first.conversationId, first.token)).filter((e) => e.type === 'participant' && e.participant.id === meg.id);
+      expect(joins.map((e) => e.type === 'participant' && e.participant.role)).toEqual(['manager', 'assigned_agent']);
     });
   });
 
