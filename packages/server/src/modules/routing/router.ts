@@ -90,44 +90,51 @@ async function routeOnce(deps: RouterDeps, trx: Trx, accountId: string, after: A
       .orderBy('conversation_id', 'asc')
       .$if(limit !== undefined, (q) => q.limit(limit ?? 0))
       .execute();
-  const [skills, firstRows, agentRows, skillRows, loadRows] = await Promise.all([
+  // Only the agents with a free place are read, each with its load and skills: with a thousand agents online and a
+  // few places freed, a pass reads a handful of them.
+  const [skills, firstRows, agentRows] = await Promise.all([
     trx.selectFrom('skills').select(['id', 'routing_mode', 'ring_timeout_seconds']).where('account_id', '=', accountId).execute(),
     readQueue(QUEUE_READS[0]),
     trx
       .selectFrom('agent_states')
       .innerJoin('users', 'users.id', 'agent_states.user_id')
-      .select(['agent_states.user_id', 'users.name', 'users.role', 'agent_states.max_conversations', 'agent_states.last_assigned_at'])
+      .leftJoin(
+        (eb) =>
+          eb
+            .selectFrom('conversation_routing')
+            .select([sql<string>`coalesce(offered_to, agent_id)`.as('agent'), sql<number>`count(*)::int`.as('load')])
+            .where('account_id', '=', accountId)
+            .where('status', 'in', ['assigned', 'offered'])
+            .groupBy(sql`coalesce(offered_to, agent_id)`)
+            .as('loads'),
+        (join) => join.onRef('loads.agent', '=', 'agent_states.user_id'),
+      )
+      .select([
+        'agent_states.user_id',
+        'users.name',
+        'users.role',
+        'agent_states.max_conversations',
+        'agent_states.last_assigned_at',
+        sql<number>`coalesce(loads.load, 0)`.as('load'),
+        sql<string[]>`array(select s.skill_id::text from agent_skills s where s.user_id = agent_states.user_id)`.as('skill_ids'),
+      ])
       .where('agent_states.account_id', '=', accountId)
       .where('agent_states.state', '=', 'online')
       .where('users.disabled', '=', false)
       .where(isPresent(now, deps.heartbeatMs))
-      .execute(),
-    trx.selectFrom('agent_skills').select(['user_id', 'skill_id']).where('account_id', '=', accountId).execute(),
-    trx
-      .selectFrom('conversation_routing')
-      .select([sql<string>`coalesce(offered_to, agent_id)`.as('agent'), (eb) => eb.fn.countAll<string>().as('load')])
-      .where('account_id', '=', accountId)
-      .where('status', 'in', ['assigned', 'offered'])
-      .groupBy(sql`coalesce(offered_to, agent_id)`)
+      .where(sql<boolean>`coalesce(loads.load, 0) < coalesce(agent_states.max_conversations, ${settings.defaultMaxConversations})`)
       .execute(),
   ]);
-  if (firstRows.length === 0) return { assigned: 0, offered: 0 };
+  if (firstRows.length === 0 || agentRows.length === 0) return { assigned: 0, offered: 0 };
 
   const skillById = new Map(skills.map((s) => [s.id, s]));
-  const loads = new Map(loadRows.map((l) => [l.agent, Number(l.load)]));
   const names = new Map(agentRows.map((a) => [a.user_id, a.name]));
   const bots = new Set(agentRows.filter((a) => a.role === 'bot').map((a) => a.user_id));
-  const skillsOf = new Map<string, Set<string>>();
-  for (const s of skillRows) {
-    const set = skillsOf.get(s.user_id) ?? new Set<string>();
-    set.add(s.skill_id);
-    skillsOf.set(s.user_id, set);
-  }
   const candidates: CandidateAgent[] = agentRows.map((a) => ({
     id: a.user_id,
-    skillIds: skillsOf.get(a.user_id) ?? new Set<string>(),
+    skillIds: new Set(a.skill_ids),
     max: a.max_conversations ?? settings.defaultMaxConversations,
-    load: loads.get(a.user_id) ?? 0,
+    load: a.load,
     lastAssignedAt: a.last_assigned_at?.getTime() ?? null,
     isBot: a.role === 'bot',
   }));
