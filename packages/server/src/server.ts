@@ -86,8 +86,11 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
   let services: Services;
   let bootstrap: BootstrapResult | undefined;
   const lifecycle = { draining: false };
+  // What this start opened is closed again when a later step fails (a test or an embedding process lives on).
+  let created: Services | undefined;
   try {
     services = await createServices({ db: database.db, bus, config, clock, logger, metrics, publicUrl: () => config.http.publicUrl?.replace(/\/+$/, '') ?? listeningUrl });
+    created = services;
     if (!overrides.skipBootstrap && (await services.accounts.count()) === 0) {
       bootstrap = await bootstrapFirstAccount(database.db, { accountName: config.bootstrap.accountName, adminEmail: config.bootstrap.adminEmail, adminPassword: config.bootstrap.adminPassword });
     }
@@ -107,7 +110,9 @@ export async function createServer(config: Config, overrides: ServerOverrides = 
       },
     );
   } catch (error) {
+    await created?.outbound.close();
     await rateLimits.close();
+    await bus.close();
     await database.close();
     throw error;
   }
