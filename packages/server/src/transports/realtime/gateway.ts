@@ -15,6 +15,7 @@ import { bearerOf } from '../http/http-app.ts';
 import { toErrorBody } from '../http/errors.ts';
 import { ConversationFeed } from './conversation-feed.ts';
 import { AccountFeeds } from './account-feeds.ts';
+import { ListUpdates } from './list-updates.ts';
 import { TokenBucket } from '../../core/token-bucket.ts';
 
 export interface GatewaySettings {
@@ -31,18 +32,25 @@ export interface GatewaySettings {
  */
 const MAX_SENDS_IN_FLIGHT = 64;
 
-/** A stored event goes to every subscriber of its conversation (its sender and the other party at least): its frame is serialised once. */
-const eventFrames = new WeakMap<ConversationEvent, string>();
+/**
+ * A stored event goes to every subscriber of its conversation (its sender and the other party at least), and a
+ * conversation's summary to every staff connection of its account on this node: each frame is serialised once.
+ */
+const sharedFrames = new WeakMap<object, string>();
 
 function serialize(frame: ServerFrame): string {
-  if (frame.type !== 'event') return JSON.stringify(frame);
-  let text = eventFrames.get(frame.event);
+  const shared = frame.type === 'event' ? frame.event : frame.type === 'conversation' ? frame.conversation : undefined;
+  if (shared === undefined) return JSON.stringify(frame);
+  let text = sharedFrames.get(shared);
   if (text === undefined) {
     text = JSON.stringify(frame);
-    eventFrames.set(frame.event, text);
+    sharedFrames.set(shared, text);
   }
   return text;
 }
+
+/** The least time between two writes of a connection's conversation-list updates (ListUpdates). */
+const LIST_UPDATE_INTERVAL_MS = 100;
 
 interface Subscription {
   feed: ConversationFeed;
@@ -138,6 +146,7 @@ class Connection {
   private liveTimer: NodeJS.Timeout | undefined;
   /** Conversations this connection was told about, so it also hears when one leaves its view. */
   private readonly knownConversations = new Set<string>();
+  private readonly listUpdates = new ListUpdates(LIST_UPDATE_INTERVAL_MS, (conversation) => this.send({ type: 'conversation', conversation }));
   /**
    * Frames are taken one at a time, in arrival order. A `send` is handed to the conversation service (which stores
    * what it was handed in that order, several connections' sends in one transaction) and the next frame is taken
@@ -245,6 +254,7 @@ class Connection {
 
   dispose(): void {
     if (this.liveTimer) clearTimeout(this.liveTimer);
+    this.listUpdates.dispose();
     if (this.principal?.kind === 'user') {
       this.services.routing.connectionClosed(this.principal, this.id).catch((error: unknown) => this.log('warn', { err: error }, 'recording the disconnect failed'));
     }
@@ -420,10 +430,10 @@ class Connection {
           const id = message.conversation.id;
           if (this.services.conversations.canSee(principal, message.conversation)) {
             this.rememberConversation(id);
-            this.send({ type: 'conversation', conversation: message.conversation });
+            this.listUpdates.push(message.conversation);
           } else if (this.knownConversations.delete(id)) {
             // It left this agent's view (taken by another, transferred, reassigned): the last change tells them so.
-            this.send({ type: 'conversation', conversation: message.conversation });
+            this.listUpdates.push(message.conversation);
           }
           // A conversation that queues, closes or gets answered changes the live figures even when routing assigns nothing.
           if (isSupervisor(principal)) this.scheduleLiveView(principal);
