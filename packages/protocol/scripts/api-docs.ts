@@ -825,7 +825,7 @@ The acknowledgement carries the event's \`sequence\`; the event itself also arri
 
 ## Conversation updates
 
-Without subscribing, an authenticated connection receives a \`conversation\` frame whenever a conversation its principal may see changes: created, taken by an agent, closed. Agents use it for their queue; consumers to learn that their conversation was closed.
+Without subscribing, an authenticated connection receives a \`conversation\` frame whenever a conversation its principal may see changes: created, taken by an agent, closed. Agents use it for their queue; consumers to learn that their conversation was closed. The frame carries the conversation's whole summary, so only the latest one matters: when many conversations change at once (a burst of new conversations, a routing pass), a connection gets at most ten such writes a second, each changed conversation once with its latest summary, in the order they first changed; the first change after a quiet moment comes at once.
 
 ## Close codes
 
