@@ -11,10 +11,10 @@ const consumer = (consumerId: string): Principal => ({ kind: 'consumer', consume
 const agent: Principal = { kind: 'user', userId: 'agent-1', accountId: ACCOUNT, role: 'agent', name: 'Ada' };
 const apiKey: Principal = { kind: 'api_key', apiKeyId: 'key-1', accountId: ACCOUNT, scopes: [] };
 
-const summary = (conversationId: string, consumerId: string) => ({ id: conversationId, consumerId, accountId: ACCOUNT }) as ConversationSummary;
+const summary = (conversationId: string, consumerId: string, lastSequence = 1) => ({ id: conversationId, consumerId, accountId: ACCOUNT, lastSequence }) as ConversationSummary;
 
-function updated(conversationId: string, consumerId: string): BusMessage {
-  return { kind: 'conversation_updated', accountId: ACCOUNT, conversation: summary(conversationId, consumerId) };
+function updated(conversationId: string, consumerId: string, lastSequence = 1): BusMessage {
+  return { kind: 'conversation_updated', accountId: ACCOUNT, conversation: summary(conversationId, consumerId, lastSequence) };
 }
 
 /** A bus that counts its subscriptions to the account topic. */
@@ -121,5 +121,21 @@ describe('the account topic shared by a node’s connections', () => {
     await bus.publish(topics.account(ACCOUNT), { kind: 'routing_changed', accountId: ACCOUNT });
     expect(ada.heard).toHaveLength(1);
     expect(errors).toHaveLength(1);
+  });
+
+  it('drops a summary older than one already handed out (a lower lastSequence), as two nodes can publish them out of order', async () => {
+    const { bus } = countingBus();
+    const feeds = new AccountFeeds(bus, () => {});
+    const ada = listener();
+    feeds.join(agent, ada.handler);
+    const heard = () => ada.heard.map((m) => (m.kind === 'conversation_updated' ? `${m.conversation.id}@${m.conversation.lastSequence}` : m.kind));
+    // Assigned (the agent joined at sequence 3) on one node; the message that queued it (sequence 2) arrives after.
+    await bus.publish(topics.account(ACCOUNT), updated('c-1', 'ann', 3));
+    await bus.publish(topics.account(ACCOUNT), updated('c-1', 'ann', 2));
+    // Another conversation is not held back by it; a change without an event (same sequence) passes.
+    await bus.publish(topics.account(ACCOUNT), updated('c-2', 'bob', 1));
+    await bus.publish(topics.account(ACCOUNT), updated('c-1', 'ann', 3));
+    await bus.publish(topics.account(ACCOUNT), updated('c-1', 'ann', 4));
+    expect(heard()).toEqual(['c-1@3', 'c-2@1', 'c-1@3', 'c-1@4']);
   });
 });

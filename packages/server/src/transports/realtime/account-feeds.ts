@@ -1,5 +1,9 @@
+import type { ConversationSummary } from '@parley/protocol';
 import type { Principal } from '../../core/principal.ts';
 import { type BusHandler, type BusMessage, type EventBus, topics, type Unsubscribe } from '../../infra/bus/event-bus.ts';
+
+/** Conversations whose newest summary an account's feed remembers; past this it forgets them all (a bound, not a cache). */
+const MAX_TRACKED_CONVERSATIONS = 50_000;
 
 /** The connections of one account on this node, grouped by what of the account's messages they may want. */
 class AccountFeed {
@@ -8,9 +12,27 @@ class AccountFeed {
   /** Consumers, by consumer id: the updates of their own conversations, and nothing else of the account's. */
   readonly consumers = new Map<string, Set<BusHandler>>();
   unsubscribe: Unsubscribe = () => {};
+  /** The highest `lastSequence` of each conversation's summaries handed out here (`isStale`). */
+  private readonly newest = new Map<string, number>();
 
   get size(): number {
     return this.staff.size + this.consumers.size;
+  }
+
+  /**
+   * Whether a conversation's summary is older than one already handed out. A conversation's sequence only grows, so a
+   * summary with a lower `lastSequence` was taken before: over Redis the summaries of one conversation published by
+   * two nodes (the consumer's message queueing it on one, a routing pass assigning it on the other) can arrive here in
+   * the other order, and the list would show the older state last (the conversation back in the queue when it is the
+   * agent's), or lose the newer one when a burst's updates are written together (ListUpdates). Equal sequences pass:
+   * changes without an event (an offer, a breach) do not move it.
+   */
+  isStale(summary: ConversationSummary): boolean {
+    const newest = this.newest.get(summary.id);
+    if (newest !== undefined && summary.lastSequence < newest) return true;
+    if (newest === undefined && this.newest.size >= MAX_TRACKED_CONVERSATIONS) this.newest.clear();
+    this.newest.set(summary.id, summary.lastSequence);
+    return false;
   }
 
   handlersFor(message: BusMessage): Array<Iterable<BusHandler>> {
@@ -66,6 +88,7 @@ export class AccountFeeds {
   }
 
   private dispatch(feed: AccountFeed, message: BusMessage): void {
+    if (message.kind === 'conversation_updated' && feed.isStale(message.conversation)) return;
     for (const group of feed.handlersFor(message)) {
       for (const handler of group) {
         try {

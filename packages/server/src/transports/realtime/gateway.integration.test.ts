@@ -186,6 +186,24 @@ describe(`realtime gateway (${storageMode})`, () => {
     expect(limited[0]?.error?.details?.retryAfterMs).toBeGreaterThan(0);
   });
 
+  it("writes a burst of changes to a conversation to an agent's list once, with its latest summary, after the first", async () => {
+    const consumer = await a.consumer();
+    const conversationId = await a.conversation(consumer.token);
+    const agent = await a.createUser(admin, 'agent');
+    const agentWs = await connect(agent.token);
+    const conversations = t.server.services.conversations;
+    const summary = (await conversations.summariesOf([conversationId])).get(conversationId);
+    if (!summary) throw new Error('no summary');
+    await new Promise((resolve) => setTimeout(resolve, 150)); // a quiet moment for this socket's list
+    const listed = () => agentWs.frames.flatMap((f) => (f.type === 'conversation' && f.conversation.id === conversationId ? [f.conversation.lastSequence] : []));
+    const before = listed().length;
+    // Three changes in a row, as a burst of routing would publish them.
+    for (const lastSequence of [101, 102, 103]) await conversations.publishCommitted({ ...summary, lastSequence }, []);
+    await agentWs.waitUntil(() => listed().length >= before + 2);
+    await new Promise((resolve) => setTimeout(resolve, 250)); // nothing more comes
+    expect(listed().slice(before)).toEqual([101, 103]);
+  });
+
   it('tells connected clients to go away when the server shuts down', async () => {
     const other = await startTestServer({ listen: true });
     const consumer = await actors(other).consumer();
