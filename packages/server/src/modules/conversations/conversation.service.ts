@@ -38,13 +38,13 @@ type Trx = Transaction<Database>;
 type ConversationRow = Selectable<ConversationsTable>;
 
 /**
- * The group commit's row locks: the open, assigned conversations of a batch, by one index lookup each in the order of
- * the sorted ids (why, in `sendTogether`). $1: the ids.
+ * The group commit's row locks: the open conversations of a batch, by one index lookup each in the order of the sorted
+ * ids (why, in `sendTogether`). $1: the ids.
  */
 const SEND_LOCK = preparedStatement<ConversationRow>(
   'send.lock',
   `select c.* from unnest((select $1::uuid[])) as i (id)
-  cross join lateral (select * from conversations where id = i.id and state = 'open' and assigned_agent_id is not null for update) c`,
+  cross join lateral (select * from conversations where id = i.id and state = 'open' for update) c`,
 );
 
 /** A message of a group commit as the store takes it: each with its place k among its conversation's sends. */
@@ -532,7 +532,8 @@ export class ConversationService {
    * every event, then routing's rows and the sinks' records together. Settles the sends it stored (after the commit) and
    * those refused (not allowed to write there); leaves unsettled, for the one-by-one path, every send of a conversation
    * where one of them needs more than a message (a participant joining first, a resent clientMessageId, a file, a closed
-   * or unassigned conversation), so the messages of a conversation keep their order.
+   * conversation), so the messages of a conversation keep their order. A consumer's first message, which queues its
+   * conversation, is stored here too: a campaign's burst of new conversations goes in a few commits, not one by one.
    */
   private async sendTogether(batch: Array<Settler<PendingSend, SendAck>>): Promise<void> {
     const ids = [...new Set(batch.map((s) => s.item.conversationId))].sort();
@@ -540,8 +541,8 @@ export class ConversationService {
     const timing = new PhaseClock();
     const result = await this.db.transaction().execute(async (trx) => {
       timing.mark('begin');
-      // Only open, assigned conversations are locked here (in id order, so two batches cannot deadlock): a routing pass
-      // locks queued ones in its own order, and the one-by-one path serves the others.
+      // Only open conversations are locked here, in id order: so do other batches and a routing pass (`lockManyForUpdate`),
+      // so none of them can deadlock with another; the one-by-one path serves the closed ones.
       // A fixed text with its list as an array in a sub-select, prepared once per connection with a generic plan
       // (infra/db/prepared.ts, batch-rows.ts), as is the store below. Each row is locked by its own lookup (a lateral
       // index scan, in the order of the sorted ids): `id = any(...)` gets a bitmap scan in the generic plan, which
@@ -663,6 +664,9 @@ export class ConversationService {
       published.set(s.conversation.id, entry);
     }
     await Promise.all([...published].map(([conversationId, { accountId, events }]) => this.publish(result.summaries.get(conversationId) ?? null, events, { sinksTold: true, accountId })));
+    // A consumer's message in a conversation nobody holds may have queued it: routing looks again (once per account).
+    const routingMayChange = new Set(result.stored.filter((s) => s.message.originatorRole === 'consumer' && s.conversation.assigned_agent_id === null).map((s) => s.conversation.account_id));
+    for (const accountId of routingMayChange) this.routing?.changed(accountId);
     timing.mark('publish');
     if (timing.totalMs >= SLOW_BATCH_MS) {
       // Where a slow batch spent its time (ms): a statement, the commit's WAL flush, or waiting for the CPU between them.

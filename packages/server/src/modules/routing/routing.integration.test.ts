@@ -92,6 +92,38 @@ describe(`routing (${storageMode})`, () => {
       expect(joined).toBeDefined();
     });
 
+    it('stores a burst of first messages into new conversations in one commit, queues each, and assigns them all', async () => {
+      const s = await scene();
+      const ann = await s.agent('Ann', { max: 10 });
+      const fresh: Array<{ token: string; conversationId: string }> = [];
+      for (let i = 0; i < 6; i++) fresh.push(await s.consumer({ message: null }));
+      const auth = t.server.services.auth;
+      const principals = await Promise.all(fresh.map((c) => auth.authenticate(c.token)));
+      const conversations = t.server.services.conversations;
+      // Submitted at the same moment (a campaign's burst): one group commit, not one transaction per first message.
+      const { result: acks, roundTrips } = await roundTripsOf(() =>
+        Promise.all(fresh.map((c, i) => conversations.send(principals[i] as Principal, c.conversationId, { ...text(`question ${i}`), audience: 'all' }))),
+      );
+      expect(
+        roundTrips.filter((r) => r.includes('send.store')),
+        roundTrips.join('\n'),
+      ).toHaveLength(1);
+      expect(acks.map((ack) => ack.sequence)).toEqual(acks.map(() => acks[0]?.sequence));
+      // The commit asked routing to look again: every conversation went to Ann, after the message that queued it.
+      await routing().settle();
+      for (const [i, c] of fresh.entries()) {
+        const summary = await s.conversation(c.conversationId);
+        expect(summary.assignedAgentId).toBe(ann.id);
+        expect(summary.routing).toMatchObject({ status: 'assigned', awaitingResponseSince: expect.any(String) });
+        const events = await s.events(c.conversationId, c.token);
+        expect(events.map((e) => e.sequence)).toEqual(events.map((_, k) => k + 1));
+        expect(events.slice(-2)).toMatchObject([
+          { type: 'content', sequence: acks[i]?.sequence, content: { message: `question ${i}` } },
+          { type: 'participant', change: 'joined', participant: { id: ann.id } },
+        ]);
+      }
+    });
+
     it('routes nothing to agents who are away, offline or not connected, and routes at once when one comes online', async () => {
       const s = await scene();
       const away = await s.agent('Away', { online: false });
