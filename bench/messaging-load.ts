@@ -24,7 +24,8 @@
  *   4. idle connections (optional): N authenticated idle consumer sockets; memory per idle connection, most held.
  * Beside the figures, measured in the same run with the same pinning: a bare `ws` echo server, a raw `ws` relay with
  * the same pairing, the storage's own commit rate (single-row and 100-row) and Redis pub/sub; Parley's ceiling is
- * printed as a ratio of each. Results go to the terminal and to .tmp/bench/messaging-<time>.json.
+ * printed as a ratio of each. Results go to the terminal and to .tmp/bench/messaging-<time>.json, each node's log beside
+ * it (messaging-<time>-node-<n>.log).
  * See docs/performance.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -1643,6 +1644,18 @@ async function main(): Promise<void> {
   };
   fs.writeFileSync(outFile, `${JSON.stringify(result, null, 2)}\n`);
   log(`\nresults: ${path.relative(process.cwd(), outFile)}`);
+  // The nodes' own logs (warnings and up: a slow group commit with its phases, a failed batch) beside the results,
+  // before the clean-up deletes the work folder.
+  for (const node of parley.nodes) {
+    if (!fs.existsSync(node.logFile)) continue;
+    const kept = outFile.replace(/\.json$/, `-${node.name}.log`);
+    fs.copyFileSync(node.logFile, kept);
+    const lines = fs
+      .readFileSync(kept, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('{')).length;
+    log(`${node.name}'s log: ${path.relative(process.cwd(), kept)} (${lines} entries)`);
+  }
   if (allSteps.some((r) => !r.valid)) process.exitCode = 1;
 }
 
