@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { startLocalRedis } from '../../../../../scripts/cluster/local-services.ts';
@@ -56,6 +57,37 @@ describe('redis bus across nodes', () => {
       ]);
       expect(onB).toEqual(onA);
     } finally {
+      await Promise.all([nodeA.close(), nodeB.close()]);
+    }
+  });
+
+  it("sends a turn's publishes to Redis in one write, and the other node gets them in order", async () => {
+    const [nodeA, nodeB] = await twoNodes();
+    const redisPort = Number(new URL(REDIS_URL).port || 6379);
+    // What a socket hands the kernel: `_write` for one chunk, `_writev` for all the chunks it buffered while corked.
+    const { _write: write, _writev: writev } = net.Socket.prototype;
+    let writes = 0;
+    try {
+      const got: string[] = [];
+      nodeB.subscribe('conversation:x', (m) => got.push(m.kind === 'routing_changed' ? m.accountId : m.kind));
+      await Promise.all([nodeA.ready(), nodeB.ready()]);
+      // Every write of this process to Redis is counted while the burst goes out: only node A's publisher writes.
+      net.Socket.prototype._write = function (this: net.Socket, ...args: Parameters<typeof write>) {
+        if (this.remotePort === redisPort) writes += 1;
+        return write.apply(this, args);
+      };
+      net.Socket.prototype._writev = function (this: net.Socket, ...args: Parameters<NonNullable<typeof writev>>) {
+        if (this.remotePort === redisPort) writes += 1;
+        return writev?.apply(this, args);
+      };
+      const burst = Array.from({ length: 100 }, (_, i) => `a${i}`);
+      for (const accountId of burst) void nodeA.publish('conversation:x', { kind: 'routing_changed', accountId });
+      await expect.poll(() => got.length).toBe(burst.length);
+      expect(got).toEqual(burst);
+      expect(writes).toBe(1);
+    } finally {
+      net.Socket.prototype._write = write;
+      net.Socket.prototype._writev = writev;
       await Promise.all([nodeA.close(), nodeB.close()]);
     }
   });
