@@ -664,8 +664,8 @@ export class ConversationService {
       published.set(s.conversation.id, entry);
     }
     await Promise.all([...published].map(([conversationId, { accountId, events }]) => this.publish(result.summaries.get(conversationId) ?? null, events, { sinksTold: true, accountId })));
-    // A consumer's message in a conversation nobody holds may have queued it: routing looks again (once per account).
-    const routingMayChange = new Set(result.stored.filter((s) => s.message.originatorRole === 'consumer' && s.conversation.assigned_agent_id === null).map((s) => s.conversation.account_id));
+    // Routing looks again, once per account, where a message may have queued its conversation.
+    const routingMayChange = new Set(result.stored.filter((s) => mayChangeRouting(s.message.originatorRole, s.conversation)).map((s) => s.conversation.account_id));
     for (const accountId of routingMayChange) this.routing?.changed(accountId);
     timing.mark('publish');
     if (timing.totalMs >= SLOW_BATCH_MS) {
@@ -719,8 +719,7 @@ export class ConversationService {
       // The conversation lists change only when someone joined or routing moved it (queued); a message alone is not
       // news to a list (its subscribers get the event itself), so no summary is built or published for it.
       const summary = events.length > 1 || routingListChanged ? await this.summarize(trx, await this.lockRow(trx, conversation.id)) : null;
-      // Only a consumer's message in a conversation nobody holds can change who gets what (it may queue it).
-      const routingMayChange = role === 'consumer' && conversation.assigned_agent_id === null;
+      const routingMayChange = mayChangeRouting(role, conversation);
       return { ack: { eventId: stored.id, conversationId: conversation.id, sequence: stored.sequence, duplicate: false, createdAt: stored.createdAt }, events, summary, routingMayChange };
     });
     if (result.ack.duplicate) this.hooks.onDuplicateSend?.();
@@ -1322,6 +1321,11 @@ export class ConversationService {
       ),
     );
   }
+}
+
+/** Only a consumer's message in a conversation nobody holds can change who gets what (it may queue it). */
+function mayChangeRouting(role: ParticipantRole | 'system', conversation: ConversationRow): boolean {
+  return role === 'consumer' && conversation.assigned_agent_id === null;
 }
 
 function normalise(value: unknown): unknown {
